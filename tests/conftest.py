@@ -1,0 +1,173 @@
+"""Shared testinfra fixtures: what is deployed where, and a real Flower CLI.
+
+Molecule runs these tests against its inventory; every target is a systemd
+container reached with ``docker exec`` (testinfra's docker backend).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import docker
+import pytest
+
+APP_DIR = Path(__file__).parent / "flower_app"
+# Where the test app is copied on a target. Not /tmp: systemd cleans it at boot.
+TARGET_APP_DIR = "/root/flower-app"
+# Role defaults (roles/flower_superlink/defaults/main.yml); inventory overrides win.
+DEFAULTS: dict[str, Any] = {
+    "flower_superlink_state_dir": "/var/lib/flower-superlink",
+    "flower_superlink_database_name": "state.db",
+    "flower_superlink_service_name": "flower-superlink",
+    "flower_superlink_container_name": "flower-superlink",
+    "flower_superlink_image_repository": "flwr/superlink",
+    "flower_superlink_version": "1.19.0",
+    "flower_superlink_exec_port": 9093,
+    "flower_superlink_fleet_port": 9092,
+    "flower_superlink_uid": 49999,
+    "flower_superlink_gid": 49999,
+}
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What the role deployed on one target, from its inventory variables."""
+
+    state_dir: str
+    database_name: str
+    service: str
+    container: str
+    image: str
+    exec_port: int
+    fleet_port: int
+    uid: int
+    gid: int
+
+    @property
+    def database(self) -> str:
+        return f"{self.state_dir}/{self.database_name}"
+
+
+def wait_for(probe: Callable[[], T | None], timeout: float, what: str, interval: float = 1.0) -> T:
+    """Poll ``probe`` until it returns something truthy; fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = probe()
+            if result:
+                return result
+        except Exception as err:  # noqa: BLE001 - any failure means "not yet"
+            last = err
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}" + (f" (last error: {last})" if last else ""))
+
+
+@pytest.fixture(scope="module")
+def deployment(host: Any) -> Deployment:
+    variables = {**DEFAULTS, **host.ansible.get_variables()}
+    version = variables["flower_superlink_version"]
+    return Deployment(
+        state_dir=variables["flower_superlink_state_dir"],
+        database_name=variables["flower_superlink_database_name"],
+        service=variables["flower_superlink_service_name"],
+        container=variables["flower_superlink_container_name"],
+        image=f"{variables['flower_superlink_image_repository']}:{variables.get('flower_superlink_image_tag', version)}",
+        exec_port=int(variables["flower_superlink_exec_port"]),
+        fleet_port=int(variables["flower_superlink_fleet_port"]),
+        uid=int(variables["flower_superlink_uid"]),
+        gid=int(variables["flower_superlink_gid"]),
+    )
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[docker.DockerClient]:
+    """The engine on this machine, which runs the target hosts themselves."""
+    client = docker.from_env()
+    yield client
+    client.close()
+
+
+class Flwr:
+    """The real ``flwr`` CLI, run on the target from the deployed image.
+
+    It runs in a throwaway container on the target's network, as an operator's
+    CLI would, and talks to the SuperLink's published Exec API. Its exit code
+    means nothing (it exits 0 on failure), so every call parses the JSON
+    answer and checks ``success``.
+    """
+
+    def __init__(self, host: Any, deployment: Deployment) -> None:
+        self.host = host
+        self.deployment = deployment
+
+    def call(self, *args: str) -> dict[str, Any]:
+        d = self.deployment
+        cmd = (
+            "docker run --rm --network host --pull never "
+            f"--volume {TARGET_APP_DIR}:/app/flower-app:ro --workdir /app/flower-app "
+            f"--entrypoint flwr {d.image} {' '.join(args)} . superlink "
+            f"--federation-config 'address=\"127.0.0.1:{d.exec_port}\"' --format json"
+        )
+        res = self.host.run(cmd)
+        try:
+            answer: dict[str, Any] = json.loads(res.stdout)
+        except json.JSONDecodeError:
+            raise AssertionError(f"flwr {args[0]} gave no JSON: rc={res.rc} {res.stdout!r} {res.stderr!r}") from None
+        if not answer.get("success"):
+            raise AssertionError(f"flwr {args[0]} failed: {answer}")
+        return answer
+
+    def submit_run(self) -> int:
+        return int(self.call("run")["run-id"])
+
+    def run_ids(self) -> set[int]:
+        return {int(run["run-id"]) for run in self.call("ls")["runs"]}
+
+    def wait_run_ids(self, timeout: float = 90) -> set[int]:
+        """Run IDs once the SuperLink answers again (after a restart)."""
+        return wait_for(self.run_ids_or_none, timeout, f"the SuperLink on {self.host.backend.name} to answer")
+
+    def run_ids_or_none(self) -> set[int] | None:
+        try:
+            return self.run_ids()
+        except AssertionError:
+            return None
+
+
+@pytest.fixture(scope="module")
+def flwr(host: Any, deployment: Deployment, docker_client: docker.DockerClient) -> Flwr:
+    """A Flower CLI for the target, with the test app copied onto it."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        tar.add(APP_DIR, arcname=Path(TARGET_APP_DIR).name, filter=_world_readable)
+    target = docker_client.containers.get(host.backend.name)
+    target.put_archive(str(Path(TARGET_APP_DIR).parent), buf.getvalue())
+    return Flwr(host, deployment)
+
+
+def _world_readable(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    if "__pycache__" in info.name:
+        return None
+    # The CLI container runs as uid 49999 and reads the app through a bind mount.
+    info.uid = info.gid = 0
+    info.mode = 0o755 if info.isdir() else 0o644
+    return info
+
+
+def tcp_open(host: Any, port: int) -> bool:
+    """Whether something accepts TCP connections on the target's own address."""
+    script = (
+        "import socket, sys; s = socket.socket(); s.settimeout(3); "
+        "sys.exit(s.connect_ex((socket.gethostbyname(socket.gethostname()), int(sys.argv[1]))))"
+    )
+    return bool(host.run(f'python3 -c "{script}" {port}').rc == 0)

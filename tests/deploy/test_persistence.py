@@ -1,0 +1,102 @@
+"""State survives every kind of restart, proven with the SuperLink's own data.
+
+Before the restarts a real run is submitted with ``flwr run``; after each
+restart the unit must come back by itself and ``flwr ls`` must still list
+every run submitted so far. Each step also submits a new run, so the
+restarted SuperLink is proven to write, not only to read. Tests run in file
+order and share the run IDs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import docker
+import pytest
+from conftest import Deployment, Flwr, wait_for
+
+
+@pytest.fixture(scope="module")
+def runs(flwr: Flwr) -> set[int]:
+    """Run IDs the SuperLink must keep reporting; grows with each step."""
+    first = flwr.submit_run()
+    assert first in flwr.run_ids()
+    return {first}
+
+
+def container_started_at(host: Any, deployment: Deployment) -> str:
+    res = host.run(f"docker inspect --format '{{{{.Id}}}} {{{{.State.StartedAt}}}}' {deployment.container}")
+    return res.stdout.strip() if res.rc == 0 else ""
+
+
+def restart_and_check(
+    host: Any, deployment: Deployment, flwr: Flwr, runs: set[int], restart: Callable[[], None]
+) -> None:
+    before = container_started_at(host, deployment)
+    assert before, "the SuperLink container is not running before the restart"
+    restart()
+    # A new container (or a new start of it) proves the restart really happened.
+    wait_for(
+        lambda: (now := container_started_at(host, deployment)) and now != before,
+        120,
+        "a new SuperLink container",
+    )
+    assert wait_for(lambda: host.service(deployment.service).is_running, 60, "the unit to be active")
+    listed = flwr.wait_run_ids()
+    assert runs <= listed, f"runs lost across the restart: {sorted(runs - listed)}"
+    new = flwr.submit_run()
+    runs.add(new)
+    assert new in flwr.run_ids()
+
+
+def test_database_holds_the_submitted_run(host: Any, deployment: Deployment, runs: set[int]) -> None:
+    script = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM run').fetchone()[0])"
+    count = int(host.check_output(f'python3 -c "{script}" {deployment.database}'))
+    assert count >= len(runs)
+
+
+def test_state_survives_systemctl_restart(host: Any, deployment: Deployment, flwr: Flwr, runs: set[int]) -> None:
+    restart_and_check(host, deployment, flwr, runs, lambda: host.run_test(f"systemctl restart {deployment.service}"))
+
+
+def test_state_survives_kill_9_of_the_superlink(
+    host: Any, deployment: Deployment, flwr: Flwr, runs: set[int]
+) -> None:
+    def kill() -> None:
+        pid = host.check_output(f"docker inspect --format '{{{{.State.Pid}}}}' {deployment.container}")
+        host.run_test(f"kill -9 {pid}")
+
+    restart_and_check(host, deployment, flwr, runs, kill)
+
+
+def test_state_survives_docker_restart(host: Any, deployment: Deployment, flwr: Flwr, runs: set[int]) -> None:
+    restart_and_check(host, deployment, flwr, runs, lambda: host.run_test("systemctl restart docker"))
+
+
+def test_state_survives_host_reboot(
+    host: Any, deployment: Deployment, flwr: Flwr, runs: set[int], docker_client: docker.DockerClient
+) -> None:
+    target = docker_client.containers.get(host.backend.name)
+
+    def reboot() -> None:
+        # The outer engine stops the host with SIGRTMIN+3: an orderly systemd
+        # shutdown, then a fresh boot with an empty /run.
+        target.restart(timeout=60)
+        wait_for(
+            lambda: host.run("systemctl is-system-running").stdout.strip() == "running",
+            120,
+            "the host to finish booting",
+        )
+
+    restart_and_check(host, deployment, flwr, runs, reboot)
+
+
+def test_database_still_in_place_after_all_restarts(host: Any, deployment: Deployment, runs: set[int]) -> None:
+    db = host.file(deployment.database)
+    assert (db.uid, db.gid) == (deployment.uid, deployment.gid)
+    script = "import sqlite3, sys, json; print(json.dumps([r[0] for r in sqlite3.connect(sys.argv[1]).execute('SELECT run_id FROM run')]))"
+    stored = set(json.loads(host.check_output(f'python3 -c "{script}" {deployment.database}')))
+    # Flower stores run IDs as signed 64-bit integers; the CLI shows them unsigned.
+    assert {r - 2**64 if r >= 2**63 else r for r in runs} <= stored

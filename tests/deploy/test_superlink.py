@@ -1,0 +1,109 @@
+"""The flower_superlink role: unit, container and database where they belong."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from conftest import Deployment, Flwr, tcp_open
+
+# Tables Flower 1.19's SqliteLinkState creates (flwr/server/superlink/linkstate/sqlite_linkstate.py).
+FLOWER_TABLES = {"node", "public_key", "run", "logs", "context", "message_ins", "message_res"}
+
+
+@pytest.fixture(scope="module")
+def container(host: Any, deployment: Deployment) -> dict[str, Any]:
+    inspected: list[dict[str, Any]] = json.loads(host.check_output(f"docker inspect {deployment.container}"))
+    return inspected[0]
+
+
+def test_unit_is_enabled_and_active(host: Any, deployment: Deployment) -> None:
+    unit = host.service(deployment.service)
+    assert unit.is_enabled
+    assert unit.is_running
+
+
+def test_unit_restarts_on_any_exit(host: Any, deployment: Deployment) -> None:
+    props = host.check_output(f"systemctl show {deployment.service} --property Restart,Requires,StartLimitIntervalUSec")
+    assert "Restart=always" in props
+    assert "docker.service" in props
+    assert "StartLimitIntervalUSec=0" in props
+
+
+def test_container_runs_the_pinned_image_as_49999(container: dict[str, Any], deployment: Deployment) -> None:
+    assert container["State"]["Running"]
+    assert container["Config"]["Image"] == deployment.image
+    assert container["Config"]["User"] == f"{deployment.uid}:{deployment.gid}"
+
+
+def test_superlink_process_runs_as_49999(host: Any, container: dict[str, Any], deployment: Deployment) -> None:
+    # The container's main process, seen from the target host's /proc.
+    pid = container["State"]["Pid"]
+    status = dict(
+        line.split(":", 1) for line in host.file(f"/proc/{pid}/status").content_string.splitlines() if ":" in line
+    )
+    assert status["Uid"].split() == [str(deployment.uid)] * 4
+    assert status["Gid"].split() == [str(deployment.gid)] * 4
+    assert "flower-superlink" in host.file(f"/proc/{pid}/cmdline").content_string
+
+
+def test_state_dir_is_mounted_at_app_state(container: dict[str, Any], deployment: Deployment) -> None:
+    mounts = {m["Destination"]: m for m in container["Mounts"]}
+    assert mounts["/app/state"]["Type"] == "bind"
+    assert mounts["/app/state"]["Source"] == deployment.state_dir
+    assert mounts["/app/state"]["RW"]
+
+
+def test_database_argument_points_into_the_mount(container: dict[str, Any], deployment: Deployment) -> None:
+    args = container["Args"]
+    assert args[args.index("--database") + 1] == f"/app/state/{deployment.database_name}"
+
+
+def test_state_dir_is_owned_by_49999(host: Any, deployment: Deployment) -> None:
+    state = host.file(deployment.state_dir)
+    assert state.is_directory
+    assert (state.uid, state.gid) == (deployment.uid, deployment.gid)
+    assert state.mode == 0o700
+
+
+def test_database_file_is_in_the_state_dir_owned_by_49999(host: Any, deployment: Deployment) -> None:
+    db = host.file(deployment.database)
+    assert db.is_file
+    assert (db.uid, db.gid) == (deployment.uid, deployment.gid)
+    assert db.size > 0
+
+
+def test_database_is_sqlite_with_flower_tables(host: Any, deployment: Deployment) -> None:
+    script = (
+        "import sqlite3, sys, json; c = sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True); "
+        "print(json.dumps([c.execute('PRAGMA integrity_check').fetchone()[0], "
+        "[r[0] for r in c.execute(\"SELECT name FROM sqlite_master WHERE type='table'\")]]))"
+    )
+    integrity, tables = json.loads(host.check_output(f'python3 -c "{script}" {deployment.database}'))
+    assert integrity == "ok"
+    assert FLOWER_TABLES <= set(tables)
+
+
+def test_no_database_inside_the_container_layer(host: Any, deployment: Deployment) -> None:
+    # -xdev stays on the container's own filesystem: the bind-mounted state
+    # directory is another filesystem, so anything found is state that would
+    # vanish with the container.
+    found = host.check_output(
+        f"docker exec {deployment.container} find / -xdev -name '{deployment.database_name}*' -not -path '/proc/*'"
+    )
+    assert found.strip() == ""
+
+
+def test_fleet_and_exec_ports_are_published(host: Any, deployment: Deployment) -> None:
+    assert tcp_open(host, deployment.fleet_port)
+    assert tcp_open(host, deployment.exec_port)
+
+
+def test_serverappio_port_is_not_published(host: Any, container: dict[str, Any]) -> None:
+    assert "9091/tcp" not in (container["HostConfig"]["PortBindings"] or {})
+    assert not tcp_open(host, 9091)
+
+
+def test_superlink_answers_the_flower_cli(flwr: Flwr) -> None:
+    assert isinstance(flwr.run_ids(), set)

@@ -1,0 +1,1 @@
+"""tinyapp: the smallest Flower app that makes a SuperLink store a run."""

@@ -1,0 +1,15 @@
+"""ServerApp: one round of FedAvg over a 1x1 model."""
+
+import numpy as np
+from flwr.common import Context, ndarrays_to_parameters
+from flwr.server import ServerApp, ServerAppComponents, ServerConfig
+from flwr.server.strategy import FedAvg
+
+
+def server_fn(context: Context) -> ServerAppComponents:
+    rounds = int(context.run_config["num-server-rounds"])
+    strategy = FedAvg(initial_parameters=ndarrays_to_parameters([np.ones((1, 1))]))
+    return ServerAppComponents(strategy=strategy, config=ServerConfig(num_rounds=rounds))
+
+
+app = ServerApp(server_fn=server_fn)
