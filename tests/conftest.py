@@ -72,6 +72,12 @@ def wait_for(probe: Callable[[], T | None], timeout: float, what: str, interval:
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}" + (f" (last error: {last})" if last else ""))
 
 
+def target_name(host: Any) -> str:
+    """The target's inventory name, which is also its container's name."""
+    name: str = host.ansible.get_variables()["inventory_hostname"]
+    return name
+
+
 @pytest.fixture(scope="module")
 def deployment(host: Any) -> Deployment:
     variables = {**DEFAULTS, **host.ansible.get_variables()}
@@ -135,7 +141,7 @@ class Flwr:
 
     def wait_run_ids(self, timeout: float = 90) -> set[int]:
         """Run IDs once the SuperLink answers again (after a restart)."""
-        return wait_for(self.run_ids_or_none, timeout, f"the SuperLink on {self.host.backend.name} to answer")
+        return wait_for(self.run_ids_or_none, timeout, f"the SuperLink on {target_name(self.host)} to answer")
 
     def run_ids_or_none(self) -> set[int] | None:
         try:
@@ -150,7 +156,7 @@ def flwr(host: Any, deployment: Deployment, docker_client: docker.DockerClient) 
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         tar.add(APP_DIR, arcname=Path(TARGET_APP_DIR).name, filter=_world_readable)
-    target = docker_client.containers.get(host.backend.name)
+    target = docker_client.containers.get(target_name(host))
     target.put_archive(str(Path(TARGET_APP_DIR).parent), buf.getvalue())
     return Flwr(host, deployment)
 
@@ -171,3 +177,16 @@ def tcp_open(host: Any, port: int) -> bool:
         "sys.exit(s.connect_ex((socket.gethostbyname(socket.gethostname()), int(sys.argv[1]))))"
     )
     return bool(host.run(f'python3 -c "{script}" {port}').rc == 0)
+
+
+_SQLITE_QUERY = """
+import json, sqlite3, sys
+con = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+print(json.dumps([list(row) for row in con.execute(sys.argv[2])]))
+"""
+
+
+def sqlite_query(host: Any, database: str, sql: str) -> list[list[Any]]:
+    """Rows of a read-only query, run with the target's own python3."""
+    rows: list[list[Any]] = json.loads(host.check_output("python3 -c %s %s %s", _SQLITE_QUERY, database, sql))
+    return rows

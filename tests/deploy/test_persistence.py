@@ -9,13 +9,12 @@ order and share the run IDs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import docker
 import pytest
-from conftest import Deployment, Flwr, wait_for
+from conftest import Deployment, Flwr, sqlite_query, target_name, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +23,11 @@ def runs(flwr: Flwr) -> set[int]:
     first = flwr.submit_run()
     assert first in flwr.run_ids()
     return {first}
+
+
+def as_stored(run_id: int) -> int:
+    """Flower keeps run IDs as signed 64-bit integers in SQLite; the CLI shows them unsigned."""
+    return run_id - 2**64 if run_id >= 2**63 else run_id
 
 
 def container_started_at(host: Any, deployment: Deployment) -> str:
@@ -52,9 +56,8 @@ def restart_and_check(
 
 
 def test_database_holds_the_submitted_run(host: Any, deployment: Deployment, runs: set[int]) -> None:
-    script = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM run').fetchone()[0])"
-    count = int(host.check_output(f'python3 -c "{script}" {deployment.database}'))
-    assert count >= len(runs)
+    stored = {row[0] for row in sqlite_query(host, deployment.database, "SELECT run_id FROM run")}
+    assert {as_stored(run) for run in runs} <= stored
 
 
 def test_state_survives_systemctl_restart(host: Any, deployment: Deployment, flwr: Flwr, runs: set[int]) -> None:
@@ -78,7 +81,7 @@ def test_state_survives_docker_restart(host: Any, deployment: Deployment, flwr: 
 def test_state_survives_host_reboot(
     host: Any, deployment: Deployment, flwr: Flwr, runs: set[int], docker_client: docker.DockerClient
 ) -> None:
-    target = docker_client.containers.get(host.backend.name)
+    target = docker_client.containers.get(target_name(host))
 
     def reboot() -> None:
         # The outer engine stops the host with SIGRTMIN+3: an orderly systemd
@@ -96,7 +99,5 @@ def test_state_survives_host_reboot(
 def test_database_still_in_place_after_all_restarts(host: Any, deployment: Deployment, runs: set[int]) -> None:
     db = host.file(deployment.database)
     assert (db.uid, db.gid) == (deployment.uid, deployment.gid)
-    script = "import sqlite3, sys, json; print(json.dumps([r[0] for r in sqlite3.connect(sys.argv[1]).execute('SELECT run_id FROM run')]))"
-    stored = set(json.loads(host.check_output(f'python3 -c "{script}" {deployment.database}')))
-    # Flower stores run IDs as signed 64-bit integers; the CLI shows them unsigned.
-    assert {r - 2**64 if r >= 2**63 else r for r in runs} <= stored
+    stored = {row[0] for row in sqlite_query(host, deployment.database, "SELECT run_id FROM run")}
+    assert {as_stored(run) for run in runs} <= stored

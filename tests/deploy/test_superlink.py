@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Deployment, Flwr, tcp_open
+from conftest import Deployment, Flwr, sqlite_query, tcp_open
 
 # Tables Flower 1.19's SqliteLinkState creates (flwr/server/superlink/linkstate/sqlite_linkstate.py).
 FLOWER_TABLES = {"node", "public_key", "run", "logs", "context", "message_ins", "message_res"}
@@ -75,24 +76,19 @@ def test_database_file_is_in_the_state_dir_owned_by_49999(host: Any, deployment:
 
 
 def test_database_is_sqlite_with_flower_tables(host: Any, deployment: Deployment) -> None:
-    script = (
-        "import sqlite3, sys, json; c = sqlite3.connect(f'file:{sys.argv[1]}?mode=ro', uri=True); "
-        "print(json.dumps([c.execute('PRAGMA integrity_check').fetchone()[0], "
-        "[r[0] for r in c.execute(\"SELECT name FROM sqlite_master WHERE type='table'\")]]))"
-    )
-    integrity, tables = json.loads(host.check_output(f'python3 -c "{script}" {deployment.database}'))
-    assert integrity == "ok"
-    assert FLOWER_TABLES <= set(tables)
+    assert sqlite_query(host, deployment.database, "PRAGMA integrity_check") == [["ok"]]
+    tables = {row[0] for row in sqlite_query(host, deployment.database, "SELECT name FROM sqlite_master WHERE type='table'")}
+    assert FLOWER_TABLES <= tables
 
 
 def test_no_database_inside_the_container_layer(host: Any, deployment: Deployment) -> None:
-    # -xdev stays on the container's own filesystem: the bind-mounted state
-    # directory is another filesystem, so anything found is state that would
-    # vanish with the container.
-    found = host.check_output(
-        f"docker exec {deployment.container} find / -xdev -name '{deployment.database_name}*' -not -path '/proc/*'"
-    )
-    assert found.strip() == ""
+    # `docker diff` lists what the container wrote to its own layer, which
+    # vanishes with the container; bind mounts are not part of it.
+    changed = host.check_output("docker diff %s", deployment.container).splitlines()
+    assert changed, "docker diff lists nothing: the check would prove nothing"
+    paths = [line.split(maxsplit=1)[1] for line in changed]
+    leaked = [p for p in paths if p.startswith("/app/state/") or Path(p).name.startswith(deployment.database_name)]
+    assert not leaked
 
 
 def test_fleet_and_exec_ports_are_published(host: Any, deployment: Deployment) -> None:
