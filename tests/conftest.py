@@ -81,13 +81,13 @@ def target_name(host: Any) -> str:
 @pytest.fixture(scope="module")
 def deployment(host: Any) -> Deployment:
     variables = {**DEFAULTS, **host.ansible.get_variables()}
-    version = variables["flower_superlink_version"]
+    tag = variables.get("flower_superlink_image_tag", variables["flower_superlink_version"])
     return Deployment(
         state_dir=variables["flower_superlink_state_dir"],
         database_name=variables["flower_superlink_database_name"],
         service=variables["flower_superlink_service_name"],
         container=variables["flower_superlink_container_name"],
-        image=f"{variables['flower_superlink_image_repository']}:{variables.get('flower_superlink_image_tag', version)}",
+        image=f"{variables['flower_superlink_image_repository']}:{tag}",
         exec_port=int(variables["flower_superlink_exec_port"]),
         fleet_port=int(variables["flower_superlink_fleet_port"]),
         uid=int(variables["flower_superlink_uid"]),

@@ -64,9 +64,7 @@ def test_state_survives_systemctl_restart(host: Any, deployment: Deployment, flw
     restart_and_check(host, deployment, flwr, runs, lambda: host.run_test(f"systemctl restart {deployment.service}"))
 
 
-def test_state_survives_kill_9_of_the_superlink(
-    host: Any, deployment: Deployment, flwr: Flwr, runs: set[int]
-) -> None:
+def test_state_survives_kill_9_of_the_superlink(host: Any, deployment: Deployment, flwr: Flwr, runs: set[int]) -> None:
     def kill() -> None:
         pid = host.check_output(f"docker inspect --format '{{{{.State.Pid}}}}' {deployment.container}")
         host.run_test(f"kill -9 {pid}")

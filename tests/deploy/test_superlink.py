@@ -77,8 +77,8 @@ def test_database_file_is_in_the_state_dir_owned_by_49999(host: Any, deployment:
 
 def test_database_is_sqlite_with_flower_tables(host: Any, deployment: Deployment) -> None:
     assert sqlite_query(host, deployment.database, "PRAGMA integrity_check") == [["ok"]]
-    tables = {row[0] for row in sqlite_query(host, deployment.database, "SELECT name FROM sqlite_master WHERE type='table'")}
-    assert FLOWER_TABLES <= tables
+    tables = sqlite_query(host, deployment.database, "SELECT name FROM sqlite_master WHERE type='table'")
+    assert {row[0] for row in tables} >= FLOWER_TABLES
 
 
 def test_no_database_inside_the_container_layer(host: Any, deployment: Deployment) -> None:

@@ -46,8 +46,17 @@ def log(msg: str) -> None:
     print(f"images: {msg}", flush=True)
 
 
-def run(*cmd: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, check=True, text=True, **kwargs)  # type: ignore[call-overload]
+def run(*cmd: str, quiet: bool = False, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run a command; with ``quiet``, show its output only if it fails."""
+    if quiet:
+        kwargs.setdefault("stdout", subprocess.PIPE)
+        kwargs["stderr"] = subprocess.STDOUT
+    try:
+        return subprocess.run(cmd, check=True, text=True, **kwargs)  # type: ignore[call-overload,no-any-return]
+    except subprocess.CalledProcessError as err:
+        if quiet and err.stdout:
+            print(err.stdout, file=sys.stderr)
+        raise
 
 
 def digest(*parts: str | bytes) -> str:
@@ -100,11 +109,8 @@ def rootfs_image(suite: str, packages: list[str]) -> str:
         with tempfile.TemporaryDirectory(dir=tarball.parent) as tmp:
             target = Path(tmp) / "root"
             log(f"debootstrap {suite} ({', '.join(packages)})")
-            run(
-                "debootstrap", "--variant=minbase", f"--include={','.join(packages)}",
-                suite, str(target), debian_mirror(),
-                stdout=subprocess.DEVNULL,
-            )
+            include = f"--include={','.join(packages)}"
+            run("debootstrap", "--variant=minbase", include, suite, str(target), debian_mirror(), quiet=True)
             # apt lists and caches are dead weight in an image.
             for junk in ("var/lib/apt/lists", "var/cache/apt/archives"):
                 for p in (target / junk).glob("*"):
@@ -115,7 +121,7 @@ def rootfs_image(suite: str, packages: list[str]) -> str:
             partial.rename(tarball)
     log(f"import {ref}")
     with tarball.open("rb") as fh:
-        run("docker", "import", "--change", f"LABEL {LABEL}={key}", "-", ref, stdin=fh, stdout=subprocess.DEVNULL)
+        run("docker", "import", "--change", f"LABEL {LABEL}={key}", "-", ref, stdin=fh, quiet=True)
     return ref
 
 
@@ -125,11 +131,21 @@ def build(ref: str, dockerfile: Path, context: Path, key: str, build_args: dict[
         return
     log(f"build {ref}")
     args = [f"--build-arg={k}={v}" for k, v in build_args.items()]
+    # The classic builder: it works with the engine alone (no buildx plugin).
+    env = {**os.environ, "DOCKER_BUILDKIT": "0"}
     run(
-        "docker", "build", "--quiet", "--label", f"{LABEL}={key}", "-t", ref,
-        "-f", str(dockerfile), *args, str(context),
-        stdout=subprocess.DEVNULL,
-        env={**os.environ, "DOCKER_BUILDKIT": "0"},
+        "docker",
+        "build",
+        "--label",
+        f"{LABEL}={key}",
+        "-t",
+        ref,
+        "-f",
+        str(dockerfile),
+        *args,
+        str(context),
+        quiet=True,
+        env=env,
     )
 
 
@@ -153,10 +169,8 @@ def wheels(version: str, lock: Path) -> Path:
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     platforms = [f"--platform={p}" for p in WHEEL_PLATFORMS]
-    run(
-        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-        "--python-version=3.11", *platforms, "--platform=any", "-d", str(dest), "-r", str(lock),
-    )
+    pip = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"]
+    run(*pip, "--python-version=3.11", *platforms, "--platform=any", "-d", str(dest), "-r", str(lock), quiet=True)
     shutil.copy(lock, dest / "requirements.txt")
     marker.write_text(want)
     return dest
@@ -197,7 +211,7 @@ def superlink_archive(version: str) -> Path:
         run("docker", "save", "-o", str(partial), upstream_ref)
         partial.rename(archive)
     finally:
-        run("docker", "rmi", upstream_ref, stdout=subprocess.DEVNULL)
+        run("docker", "rmi", upstream_ref, quiet=True)
     id_file.write_text(built)
     return archive
 

@@ -3,9 +3,9 @@
 # and the database file exists. One answer is not enough: a SuperLink that
 # cannot write its database serves requests for about a second, then dies.
 import json
-import os
 import sys
 import time
+from pathlib import Path
 
 import grpc
 from flwr.proto.exec_pb2 import ListRunsRequest
@@ -25,6 +25,6 @@ try:
     runs = list_runs()
 except grpc.RpcError as err:
     sys.exit(f"Exec API at {address} did not answer: {err.code().name} {err.details()}")
-if not os.path.isfile(database):
+if not Path(database).is_file():
     sys.exit(f"database {database} does not exist inside the container")
 print(json.dumps({"runs": runs, "database": database}))

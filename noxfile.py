@@ -1,0 +1,128 @@
+"""Developer and CI entry points.
+
+    nox -s lint molecule   # what CI runs: lint, then every Molecule scenario
+    nox -s sandbox         # a local systemd host with a deployed SuperLink
+    nox -s sandbox_down    # remove it
+    nox -s bench           # time converge, restart-to-ready and reboot-to-ready
+
+All sessions share one toolchain virtualenv (.nox/toolchain), installed from
+requirements.txt and constraints.txt and reinstalled only when they change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+TOOLCHAIN = ROOT / ".nox" / "toolchain"
+# Scenarios `nox -s molecule` runs, in order. sandbox and bench are tools, not tests.
+SCENARIOS = ["default"]
+SANDBOX_HOST = "flower-sandbox"
+
+nox.options.sessions = ["lint", "molecule"]
+nox.options.error_on_missing_interpreters = True
+
+
+def toolchain(session: nox.Session) -> dict[str, str]:
+    """Create or refresh the shared toolchain venv; return an env that uses it."""
+    pins = [ROOT / "requirements.txt", ROOT / "constraints.txt"]
+    stamp = hashlib.sha256(b"".join(p.read_bytes() for p in pins)).hexdigest()
+    marker = TOOLCHAIN / ".stamp"
+    bin_dir = TOOLCHAIN / "bin"
+    if not marker.is_file() or marker.read_text() != stamp:
+        session.log(f"installing the toolchain into {TOOLCHAIN.relative_to(ROOT)}")
+        session.run(sys.executable, "-m", "venv", "--clear", str(TOOLCHAIN), external=True)
+        pip = [str(bin_dir / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+        session.run(*pip, "install", "-r", str(pins[0]), "-c", str(pins[1]), external=True)
+        marker.write_text(stamp)
+    return {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "VIRTUAL_ENV": str(TOOLCHAIN),
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "FLWR_TELEMETRY_ENABLED": "0",
+        "PY_COLORS": "1",
+    }
+
+
+def build_images(session: nox.Session, env: dict[str, str], *args: str) -> None:
+    session.run(str(TOOLCHAIN / "bin" / "python"), "tests/images/build.py", *args, env=env, external=True)
+
+
+@nox.session(venv_backend="none")
+def lint(session: nox.Session) -> None:
+    """ansible-lint (production profile), yamllint and ruff."""
+    env = toolchain(session)
+    session.run("yamllint", "--strict", ".", env=env, external=True)
+    session.run("ansible-lint", "--profile", "production", env=env, external=True)
+    session.run("ruff", "check", ".", env=env, external=True)
+    session.run("ruff", "format", "--check", ".", env=env, external=True)
+
+
+@nox.session(venv_backend="none")
+def images(session: nox.Session) -> None:
+    """Build (or reuse) the offline test images."""
+    build_images(session, toolchain(session), *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def molecule(session: nox.Session) -> None:
+    """Every Molecule scenario, each from create to destroy.
+
+    Extra arguments select scenarios: `nox -s molecule -- default`.
+    """
+    env = toolchain(session)
+    build_images(session, env)
+    for scenario in session.posargs or SCENARIOS:
+        session.run("molecule", "test", "-s", scenario, env=env, external=True)
+
+
+@nox.session(venv_backend="none")
+def sandbox(session: nox.Session) -> None:
+    """Create a local systemd host and deploy a SuperLink into it with deploy.yml."""
+    env = toolchain(session)
+    build_images(session, env, "--hosts", "debian12")
+    session.run("molecule", "create", "-s", "sandbox", env=env, external=True)
+    session.run("ansible-playbook", "playbooks/deploy.yml", "-i", "inventories/sandbox", env=env, external=True)
+    ip = _docker("inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", SANDBOX_HOST)
+    listing = _docker("exec", SANDBOX_HOST, "ls", "-ln", "/var/lib/flower-superlink")
+    session.log(
+        "\n".join(
+            [
+                f"Sandbox host {SANDBOX_HOST} is up (a systemd container on this machine).",
+                "State on the host: /var/lib/flower-superlink (inside the sandbox host):",
+                *("    " + line for line in listing.splitlines()),
+                f"Shell on the host:      docker exec -it {SANDBOX_HOST} bash",
+                f"SuperLink journal:      docker exec {SANDBOX_HOST} journalctl -u flower-superlink -f",
+                f"Fleet API (SuperNodes): {ip}:9092 (insecure)",
+                f"Exec API (flwr CLI):    {ip}:9093, e.g. in your app's pyproject.toml:",
+                "    [tool.flwr.federations.sandbox]",
+                f'    address = "{ip}:9093"',
+                "    insecure = true",
+                "Tear it down with:      nox -s sandbox_down",
+            ]
+        )
+    )
+
+
+@nox.session(venv_backend="none")
+def sandbox_down(session: nox.Session) -> None:
+    """Remove the sandbox host and everything in it."""
+    session.run("molecule", "destroy", "-s", "sandbox", env=toolchain(session), external=True)
+
+
+@nox.session(venv_backend="none")
+def bench(session: nox.Session) -> None:
+    """Time converge (cold and warm), restart-to-ready and reboot-to-ready."""
+    env = toolchain(session)
+    build_images(session, env, "--hosts", "debian12")
+    session.run(str(TOOLCHAIN / "bin" / "python"), "tests/bench.py", *session.posargs, env=env, external=True)
+
+
+def _docker(*args: str) -> str:
+    return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout.strip()
