@@ -1,0 +1,109 @@
+"""Timings of what operators wait for, on a fresh Debian 12 test host.
+
+    nox -s bench [-- --repeat N]
+
+Measures: create (the test host itself), first converge, second (no-change)
+converge, and time-to-ready after `systemctl restart`, `kill -9` of the
+SuperLink and a host reboot. "Ready" means the SuperLink answers ListRuns on
+its Exec API (the role's own health probe, without its settle pause).
+Results go to stdout and .cache/bench/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "flower-bench"
+PROBE = (ROOT / "roles/flower_superlink/files/superlink_health.py").read_text()
+RESULTS = ROOT / ".cache/bench/results.json"
+
+
+def sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, cwd=ROOT, check=check, capture_output=True, text=True)
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+def molecule(step: str) -> None:
+    sh("molecule", step, "-s", "bench")
+
+
+def ready() -> bool:
+    probe = ["docker", "exec", HOST, "docker", "exec", "flower-superlink", "python", "-c", PROBE]
+    return sh(*probe, "127.0.0.1:9093", "/app/state/state.db", "0", check=False).returncode == 0
+
+
+def until_ready(timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"bench: SuperLink on {HOST} not ready after {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+def restart_unit() -> None:
+    sh("docker", "exec", HOST, "systemctl", "restart", "flower-superlink")
+    until_ready()
+
+
+def kill_superlink() -> None:
+    pid = sh("docker", "exec", HOST, "docker", "inspect", "--format", "{{.State.Pid}}", "flower-superlink").stdout
+    sh("docker", "exec", HOST, "kill", "-9", pid.strip())
+    time.sleep(0.5)  # let the old process die before probing for the new one
+    until_ready()
+
+
+def reboot_host() -> None:
+    sh("docker", "restart", "--time", "60", HOST)
+    until_ready()
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    return {
+        "median_s": round(statistics.median(samples), 2),
+        "min_s": round(min(samples), 2),
+        "max_s": round(max(samples), 2),
+        "n": len(samples),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5, help="samples per restart kind")
+    opts = parser.parse_args()
+    results: dict[str, object] = {
+        "machine": platform.node(),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    molecule("destroy")
+    try:
+        results["create_s"] = round(timed(lambda: molecule("create")), 2)
+        results["converge_first_s"] = round(timed(lambda: molecule("converge")), 2)
+        results["converge_second_s"] = round(timed(lambda: molecule("converge")), 2)
+        for name, action in [
+            ("restart_to_ready", restart_unit),
+            ("kill9_to_ready", kill_superlink),
+            ("reboot_to_ready", reboot_host),
+        ]:
+            results[name] = summary([timed(action) for _ in range(opts.repeat)])
+    finally:
+        molecule("destroy")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
