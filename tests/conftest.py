@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 import tarfile
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +20,7 @@ from typing import Any, TypeVar
 import docker
 import pytest
 
+ROOT = Path(__file__).resolve().parent.parent
 APP_DIR = Path(__file__).parent / "flower_app"
 # Where the test app is copied on a target. Not /tmp: systemd cleans it at boot.
 TARGET_APP_DIR = "/root/flower-app"
@@ -136,8 +139,18 @@ class Flwr:
     def submit_run(self) -> int:
         return int(self.call("run")["run-id"])
 
+    def runs(self) -> list[dict[str, Any]]:
+        runs: list[dict[str, Any]] = self.call("ls")["runs"]
+        return runs
+
     def run_ids(self) -> set[int]:
-        return {int(run["run-id"]) for run in self.call("ls")["runs"]}
+        return {int(run["run-id"]) for run in self.runs()}
+
+    def stop_running(self) -> None:
+        """Stop every run still running: their heartbeats write to the database."""
+        for run in self.runs():
+            if run["status"] in {"pending", "starting", "running"}:
+                self.call("stop", str(run["run-id"]))
 
     def wait_run_ids(self, timeout: float = 90) -> set[int]:
         """Run IDs once the SuperLink answers again (after a restart)."""
@@ -190,3 +203,26 @@ def sqlite_query(host: Any, database: str, sql: str) -> list[list[Any]]:
     """Rows of a read-only query, run with the target's own python3."""
     rows: list[list[Any]] = json.loads(host.check_output("python3 -c %s %s %s", _SQLITE_QUERY, database, sql))
     return rows
+
+
+def run_playbook(
+    request: pytest.FixtureRequest, host: Any, playbook: str, *extra_vars: str
+) -> subprocess.CompletedProcess[str]:
+    """Run one of playbooks/ against this target only, as an operator would."""
+    cmd = ["ansible-playbook", f"playbooks/{playbook}", "-i", request.config.getoption("ansible_inventory")]
+    cmd += ["--limit", target_name(host)]
+    for var in extra_vars:
+        cmd += ["-e", var]
+    # Molecule exports ANSIBLE_FORCE_COLOR; the tests read plain text.
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+    }
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, check=False)
+
+
+def sha256(host: Any, path: str) -> str:
+    digest: str = host.check_output("sha256sum %s", path).split()[0]
+    return digest

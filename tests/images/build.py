@@ -219,7 +219,8 @@ def superlink_archive(version: str) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", nargs="*", default=sorted(HOST_SUITES), choices=sorted(HOST_SUITES))
-    parser.add_argument("--flwr-versions", nargs="*", default=["1.19.0"])
+    # 1.19.0 is what the role deploys; 1.20.0 is the upgrade the rollback tests undo.
+    parser.add_argument("--flwr-versions", nargs="*", default=["1.19.0", "1.20.0"])
     opts = parser.parse_args()
     # debootstrap is network-bound, so the independent builds overlap well.
     with ThreadPoolExecutor(max_workers=3) as pool:
