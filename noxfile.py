@@ -50,18 +50,23 @@ def toolchain(session: nox.Session) -> dict[str, str]:
     }
 
 
+def tool(name: str) -> str:
+    """A program from the toolchain venv, by path: nox does not search env's PATH."""
+    return str(TOOLCHAIN / "bin" / name)
+
+
 def build_images(session: nox.Session, env: dict[str, str], *args: str) -> None:
-    session.run(str(TOOLCHAIN / "bin" / "python"), "tests/images/build.py", *args, env=env, external=True)
+    session.run(tool("python"), "tests/images/build.py", *args, env=env, external=True)
 
 
 @nox.session(venv_backend="none")
 def lint(session: nox.Session) -> None:
     """ansible-lint (production profile), yamllint and ruff."""
     env = toolchain(session)
-    session.run("yamllint", "--strict", ".", env=env, external=True)
-    session.run("ansible-lint", "--profile", "production", env=env, external=True)
-    session.run("ruff", "check", ".", env=env, external=True)
-    session.run("ruff", "format", "--check", ".", env=env, external=True)
+    session.run(tool("yamllint"), "--strict", ".", env=env, external=True)
+    session.run(tool("ansible-lint"), "--profile", "production", env=env, external=True)
+    session.run(tool("ruff"), "check", ".", env=env, external=True)
+    session.run(tool("ruff"), "format", "--check", ".", env=env, external=True)
 
 
 @nox.session(venv_backend="none")
@@ -79,7 +84,7 @@ def molecule(session: nox.Session) -> None:
     env = toolchain(session)
     build_images(session, env)
     for scenario in session.posargs or SCENARIOS:
-        session.run("molecule", "test", "-s", scenario, env=env, external=True)
+        session.run(tool("molecule"), "test", "-s", scenario, env=env, external=True)
 
 
 @nox.session(venv_backend="none")
@@ -87,8 +92,8 @@ def sandbox(session: nox.Session) -> None:
     """Create a local systemd host and deploy a SuperLink into it with deploy.yml."""
     env = toolchain(session)
     build_images(session, env, "--hosts", "debian12")
-    session.run("molecule", "create", "-s", "sandbox", env=env, external=True)
-    session.run("ansible-playbook", "playbooks/deploy.yml", "-i", "inventories/sandbox", env=env, external=True)
+    session.run(tool("molecule"), "create", "-s", "sandbox", env=env, external=True)
+    session.run(tool("ansible-playbook"), "playbooks/deploy.yml", "-i", "inventories/sandbox", env=env, external=True)
     ip = _docker("inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", SANDBOX_HOST)
     listing = _docker("exec", SANDBOX_HOST, "ls", "-ln", "/var/lib/flower-superlink")
     session.log(
@@ -113,7 +118,7 @@ def sandbox(session: nox.Session) -> None:
 @nox.session(venv_backend="none")
 def sandbox_down(session: nox.Session) -> None:
     """Remove the sandbox host and everything in it."""
-    session.run("molecule", "destroy", "-s", "sandbox", env=toolchain(session), external=True)
+    session.run(tool("molecule"), "destroy", "-s", "sandbox", env=toolchain(session), external=True)
 
 
 @nox.session(venv_backend="none")
@@ -121,7 +126,7 @@ def bench(session: nox.Session) -> None:
     """Time converge (cold and warm), restart-to-ready and reboot-to-ready."""
     env = toolchain(session)
     build_images(session, env, "--hosts", "debian12")
-    session.run(str(TOOLCHAIN / "bin" / "python"), "tests/bench.py", *session.posargs, env=env, external=True)
+    session.run(tool("python"), "tests/bench.py", *session.posargs, env=env, external=True)
 
 
 def _docker(*args: str) -> str:
