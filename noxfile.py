@@ -22,7 +22,7 @@ import nox
 ROOT = Path(__file__).parent
 TOOLCHAIN = ROOT / ".nox" / "toolchain"
 # Scenarios `nox -s molecule` runs, in order. sandbox and bench are tools, not tests.
-SCENARIOS = ["default", "operations"]
+SCENARIOS = ["default", "operations", "hardening"]
 SANDBOX_HOST = "flower-sandbox"
 
 nox.options.sessions = ["lint", "molecule"]

@@ -36,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "flower_superlink_fleet_port": 9092,
     "flower_superlink_uid": 49999,
     "flower_superlink_gid": 49999,
+    "flower_superlink_insecure": False,
+    "flower_superlink_config_dir": "/etc/flower-superlink",
 }
 
 T = TypeVar("T")
@@ -54,10 +56,16 @@ class Deployment:
     fleet_port: int
     uid: int
     gid: int
+    tls: bool
+    config_dir: str
 
     @property
     def database(self) -> str:
         return f"{self.state_dir}/{self.database_name}"
+
+    @property
+    def ca_cert(self) -> str:
+        return f"{self.config_dir}/tls/ca.crt"
 
 
 def wait_for(probe: Callable[[], T | None], timeout: float, what: str, interval: float = 1.0) -> T:
@@ -77,6 +85,9 @@ def wait_for(probe: Callable[[], T | None], timeout: float, what: str, interval:
 
 def target_name(host: Any) -> str:
     """The target's inventory name, which is also its container's name."""
+    backend = host.backend
+    if backend.NAME == "docker":
+        return str(backend.name)
     name: str = host.ansible.get_variables()["inventory_hostname"]
     return name
 
@@ -95,7 +106,13 @@ def deployment(host: Any) -> Deployment:
         fleet_port=int(variables["flower_superlink_fleet_port"]),
         uid=int(variables["flower_superlink_uid"]),
         gid=int(variables["flower_superlink_gid"]),
+        tls=not _as_bool(variables["flower_superlink_insecure"]),
+        config_dir=variables["flower_superlink_config_dir"],
     )
+
+
+def _as_bool(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes", "on"}
 
 
 @pytest.fixture(scope="session")
@@ -121,10 +138,13 @@ class Flwr:
 
     def call(self, *args: str) -> dict[str, Any]:
         d = self.deployment
+        # Over TLS the CLI verifies the SuperLink against the deployed CA.
+        tls = f"--volume {d.ca_cert}:/app/tls/ca.crt:ro " if d.tls else ""
+        federation = "superlink-tls" if d.tls else "superlink"
         cmd = (
-            "docker run --rm --network host --pull never "
+            f"docker run --rm --network host --pull never {tls}"
             f"--volume {TARGET_APP_DIR}:/app/flower-app:ro --workdir /app/flower-app "
-            f"--entrypoint flwr {d.image} {' '.join(args)} . superlink "
+            f"--entrypoint flwr {d.image} {' '.join(args)} . {federation} "
             f"--federation-config 'address=\"127.0.0.1:{d.exec_port}\"' --format json"
         )
         res = self.host.run(cmd)
@@ -206,11 +226,21 @@ def sqlite_query(host: Any, database: str, sql: str) -> list[list[Any]]:
 
 
 def run_playbook(
-    request: pytest.FixtureRequest, host: Any, playbook: str, *extra_vars: str
+    request: pytest.FixtureRequest,
+    host: Any,
+    playbook: str,
+    *extra_vars: str,
+    options: tuple[str, ...] = (),
+    inventory: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run one of playbooks/ against this target only, as an operator would."""
-    cmd = ["ansible-playbook", f"playbooks/{playbook}", "-i", request.config.getoption("ansible_inventory")]
-    cmd += ["--limit", target_name(host)]
+    cmd = [
+        "ansible-playbook",
+        f"playbooks/{playbook}",
+        "-i",
+        inventory or request.config.getoption("ansible_inventory"),
+    ]
+    cmd += ["--limit", target_name(host), *options]
     for var in extra_vars:
         cmd += ["-e", var]
     # Molecule exports ANSIBLE_FORCE_COLOR; the tests read plain text.
@@ -221,6 +251,15 @@ def run_playbook(
         "ANSIBLE_FORCE_COLOR": "0",
     }
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, check=False)
+
+
+def recap(result: subprocess.CompletedProcess[str], host: Any) -> dict[str, int]:
+    """The PLAY RECAP counters of one host, e.g. {"ok": 30, "changed": 0, ...}."""
+    for line in result.stdout.splitlines():
+        name, _, counters = line.partition(" : ")
+        if name.strip() == target_name(host) and "ok=" in counters:
+            return {k: int(v) for k, v in (item.split("=") for item in counters.split())}
+    raise AssertionError(f"no PLAY RECAP line for {target_name(host)}:\n{result.stdout[-3000:]}")
 
 
 def sha256(host: Any, path: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, Deployment, Flwr, run_playbook, sha256, sqlite_query, target_name, wait_for
+from conftest import ROOT, Deployment, Flwr, recap, run_playbook, sha256, sqlite_query, target_name, wait_for
 
 BACKUP_DIR = "/var/backups/flower-superlink"
 RECORD = "/etc/ansible/facts.d/flower_superlink.fact"
@@ -222,8 +222,7 @@ def test_upgrade_then_rollback_brings_back_the_old_version_and_its_runs(
 def test_deploy_after_rollback_changes_nothing(request: pytest.FixtureRequest, host: Any) -> None:
     result = run_playbook(request, host, "deploy.yml")
     assert_ok(result)
-    recap = [line for line in result.stdout.splitlines() if line.startswith(target_name(host)) and "ok=" in line]
-    assert recap and "changed=0" in recap[0], recap
+    assert recap(result, host)["changed"] == 0
 
 
 def test_rollback_to_a_missing_backup_fails_and_changes_nothing(
