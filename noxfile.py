@@ -123,7 +123,7 @@ def sandbox_down(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def bench(session: nox.Session) -> None:
-    """Time converge (cold and warm), restart-to-ready and reboot-to-ready."""
+    """Time deploys, restart/kill/reboot-to-ready, backup, reset, upgrade and rollback."""
     env = toolchain(session)
     build_images(session, env, "--hosts", "debian12")
     session.run(tool("python"), "tests/bench.py", *session.posargs, env=env, external=True)

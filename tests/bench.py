@@ -2,20 +2,25 @@
 
     nox -s bench [-- --repeat N]
 
-Measures: create (the test host itself), first converge, second (no-change)
-converge, and time-to-ready after `systemctl restart`, `kill -9` of the
-SuperLink and a host reboot. "Ready" means the SuperLink answers ListRuns on
-its Exec API (the role's own health probe, without its settle pause).
-Results go to stdout and .cache/bench/results.json.
+Measures: create (the test host itself), the first deploy, a second
+(no-change) deploy, time-to-ready after `systemctl restart`, `kill -9` of the
+SuperLink and a host reboot, and the wall time of the operator playbooks:
+backup, reset, an upgrade to 1.20.0 and the rollback from it. "Ready" means
+the SuperLink answers ListRuns on its Exec API (the role's own health probe,
+without its settle pause). The playbooks run exactly as an operator runs
+them, against an inventory naming the bench host. Results go to stdout and
+.cache/bench/results.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +29,21 @@ ROOT = Path(__file__).resolve().parent.parent
 HOST = "flower-bench"
 PROBE = (ROOT / "roles/flower_superlink/files/superlink_health.py").read_text()
 RESULTS = ROOT / ".cache/bench/results.json"
+ARCHIVES = ROOT / ".cache/images"
+INVENTORY = {
+    "all": {
+        "children": {
+            "superlink": {
+                "hosts": {HOST: {"ansible_connection": "community.docker.docker"}},
+                "vars": {
+                    "flower_superlink_image_source": "archive",
+                    "flower_superlink_image_archive": str(ARCHIVES / "flwr-superlink-1.19.0.tar"),
+                    "flower_superlink_insecure": True,
+                },
+            }
+        }
+    }
+}
 
 
 def sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -38,6 +58,14 @@ def timed(action: Callable[[], object]) -> float:
 
 def molecule(step: str) -> None:
     sh("molecule", step, "-s", "bench")
+
+
+def playbook(inventory: Path, name: str, *extra_vars: str) -> None:
+    cmd = ["ansible-playbook", f"playbooks/{name}", "-i", str(inventory)]
+    for var in extra_vars:
+        cmd += ["-e", var]
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True, env=env)
 
 
 def ready() -> bool:
@@ -88,18 +116,30 @@ def main() -> None:
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     molecule("destroy")
-    try:
-        results["create_s"] = round(timed(lambda: molecule("create")), 2)
-        results["converge_first_s"] = round(timed(lambda: molecule("converge")), 2)
-        results["converge_second_s"] = round(timed(lambda: molecule("converge")), 2)
-        for name, action in [
-            ("restart_to_ready", restart_unit),
-            ("kill9_to_ready", kill_superlink),
-            ("reboot_to_ready", reboot_host),
-        ]:
-            results[name] = summary([timed(action) for _ in range(opts.repeat)])
-    finally:
-        molecule("destroy")
+    with tempfile.TemporaryDirectory() as tmp:
+        inventory = Path(tmp) / "bench.json"
+        inventory.write_text(json.dumps(INVENTORY))
+        try:
+            results["create_s"] = round(timed(lambda: molecule("create")), 2)
+            results["deploy_first_s"] = round(timed(lambda: playbook(inventory, "deploy.yml")), 2)
+            results["deploy_second_s"] = round(timed(lambda: playbook(inventory, "deploy.yml")), 2)
+            for name, action in [
+                ("restart_to_ready", restart_unit),
+                ("kill9_to_ready", kill_superlink),
+                ("reboot_to_ready", reboot_host),
+            ]:
+                results[name] = summary([timed(action) for _ in range(opts.repeat)])
+            results["backup_s"] = round(timed(lambda: playbook(inventory, "backup.yml")), 2)
+            confirm = "flower_superlink_reset_confirm=true"
+            results["reset_s"] = round(timed(lambda: playbook(inventory, "reset.yml", confirm)), 2)
+            upgrade = [
+                "flower_superlink_version=1.20.0",
+                f"flower_superlink_image_archive={ARCHIVES / 'flwr-superlink-1.20.0.tar'}",
+            ]
+            results["upgrade_s"] = round(timed(lambda: playbook(inventory, "deploy.yml", *upgrade)), 2)
+            results["rollback_s"] = round(timed(lambda: playbook(inventory, "rollback.yml")), 2)
+        finally:
+            molecule("destroy")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))

@@ -8,6 +8,7 @@ but present in the backup).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -95,9 +96,10 @@ def test_rollback_with_nothing_to_roll_back_to_fails_and_changes_nothing(
 
 
 def test_backup_is_consistent_checked_and_described(
-    request: pytest.FixtureRequest, host: Any, deployment: Deployment, first_run: int
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, first_run: int, tmp_path: Path
 ) -> None:
-    assert_ok(run_playbook(request, host, "backup.yml"))
+    fetch = ["flower_superlink_backup_fetch=true", f"flower_superlink_backup_fetch_dir={tmp_path}"]
+    assert_ok(run_playbook(request, host, "backup.yml", *fetch))
     backup = backups(host)[-1]
     assert sqlite_query(host, backup, "PRAGMA integrity_check") == [["ok"]]
     assert as_stored(first_run) in stored_runs(host, backup)
@@ -112,6 +114,10 @@ def test_backup_is_consistent_checked_and_described(
     assert meta["image_id"].startswith("sha256:")
     assert meta["flwr_version"] == "1.19.0"
     assert meta["created_at"].endswith("Z")
+    # A copy on the controller, identical to the one on the host.
+    fetched = tmp_path / target_name(host) / Path(backup).name
+    assert hashlib.sha256(fetched.read_bytes()).hexdigest() == meta["sha256"]
+    assert (fetched.with_suffix(".json")).is_file()
 
 
 def test_backup_retention_keeps_exactly_n(request: pytest.FixtureRequest, host: Any) -> None:
