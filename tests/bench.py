@@ -88,7 +88,7 @@ def restart_unit() -> None:
 
 def kill_superlink() -> None:
     pid = sh("docker", "exec", HOST, "docker", "inspect", "--format", "{{.State.Pid}}", "flower-superlink").stdout
-    sh("docker", "exec", HOST, "kill", "-9", pid.strip())
+    sh("docker", "exec", HOST, "sh", "-c", f"kill -9 {pid.strip()}")  # no /bin/kill in minbase
     time.sleep(0.5)  # let the old process die before probing for the new one
     until_ready()
 
