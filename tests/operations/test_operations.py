@@ -121,12 +121,18 @@ def test_backup_is_consistent_checked_and_described(
 
 
 def test_backup_retention_keeps_exactly_n(request: pytest.FixtureRequest, host: Any) -> None:
+    # Leftovers of killed backups: an old one goes, one that may still be written stays.
+    old, fresh = f"{BACKUP_DIR}/state-old.db.partial", f"{BACKUP_DIR}/state-fresh.db.partial"
+    host.run_test("touch -d '2 hours ago' %s && touch %s", old, fresh)
     for _ in range(3):
         assert_ok(run_playbook(request, host, "backup.yml", "flower_superlink_backup_keep=2"))
     kept = backups(host)
     assert len(kept) == 2
     manifests = host.run("find %s -maxdepth 1 -name '*.json'", BACKUP_DIR).stdout.split()
     assert sorted(m.removesuffix(".json") for m in manifests) == sorted(k.removesuffix(".db") for k in kept)
+    assert not host.file(old).exists
+    assert host.file(fresh).exists
+    host.run_test("rm %s", fresh)
 
 
 def test_reset_without_confirmation_is_refused_and_changes_nothing(
