@@ -223,9 +223,10 @@ def main() -> None:
     parser.add_argument("--flwr-versions", nargs="*", default=["1.19.0", "1.20.0"])
     opts = parser.parse_args()
     # debootstrap is network-bound, so the independent builds overlap well.
+    # The SuperLink versions share one base root filesystem: built in turn.
     with ThreadPoolExecutor(max_workers=3) as pool:
         jobs = [pool.submit(host_image, tag) for tag in opts.hosts]
-        jobs += [pool.submit(superlink_archive, v) for v in opts.flwr_versions]
+        jobs.append(pool.submit(lambda: [superlink_archive(v) for v in opts.flwr_versions]))
         for job in jobs:
             job.result()
     log("ready")
