@@ -265,3 +265,25 @@ def recap(result: subprocess.CompletedProcess[str], host: Any) -> dict[str, int]
 def sha256(host: Any, path: str) -> str:
     digest: str = host.check_output("sha256sum %s", path).split()[0]
     return digest
+
+
+def as_stored(run_id: int) -> int:
+    """Flower keeps run IDs as signed 64-bit integers in SQLite; the CLI shows them unsigned."""
+    return run_id - 2**64 if run_id >= 2**63 else run_id
+
+
+def stored_runs(host: Any, database: str) -> set[int]:
+    """Run IDs in a SuperLink database file (live or a backup), as stored."""
+    return {row[0] for row in sqlite_query(host, database, "SELECT run_id FROM run")}
+
+
+def container_started(host: Any, deployment: Deployment) -> str:
+    """ID and start time of the SuperLink container; "" when there is none."""
+    res = host.run("docker inspect --format '{{.Id}} {{.State.StartedAt}}' %s", deployment.container)
+    return str(res.stdout.strip()) if res.rc == 0 else ""
+
+
+def proc_status(host: Any, pid: int) -> dict[str, str]:
+    """/proc/<pid>/status of a process on the target, as a dict."""
+    text = host.file(f"/proc/{pid}/status").content_string
+    return {k: v.strip() for k, v in (line.split(":", 1) for line in text.splitlines() if ":" in line)}

@@ -14,7 +14,7 @@ from typing import Any
 
 import docker
 import pytest
-from conftest import Deployment, Flwr, sqlite_query, target_name, wait_for
+from conftest import Deployment, Flwr, as_stored, container_started, stored_runs, target_name, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -25,25 +25,15 @@ def runs(flwr: Flwr) -> set[int]:
     return {first}
 
 
-def as_stored(run_id: int) -> int:
-    """Flower keeps run IDs as signed 64-bit integers in SQLite; the CLI shows them unsigned."""
-    return run_id - 2**64 if run_id >= 2**63 else run_id
-
-
-def container_started_at(host: Any, deployment: Deployment) -> str:
-    res = host.run(f"docker inspect --format '{{{{.Id}}}} {{{{.State.StartedAt}}}}' {deployment.container}")
-    return res.stdout.strip() if res.rc == 0 else ""
-
-
 def restart_and_check(
     host: Any, deployment: Deployment, flwr: Flwr, runs: set[int], restart: Callable[[], None]
 ) -> None:
-    before = container_started_at(host, deployment)
+    before = container_started(host, deployment)
     assert before, "the SuperLink container is not running before the restart"
     restart()
     # A new container (or a new start of it) proves the restart really happened.
     wait_for(
-        lambda: (now := container_started_at(host, deployment)) and now != before,
+        lambda: (now := container_started(host, deployment)) and now != before,
         120,
         "a new SuperLink container",
     )
@@ -56,8 +46,7 @@ def restart_and_check(
 
 
 def test_database_holds_the_submitted_run(host: Any, deployment: Deployment, runs: set[int]) -> None:
-    stored = {row[0] for row in sqlite_query(host, deployment.database, "SELECT run_id FROM run")}
-    assert {as_stored(run) for run in runs} <= stored
+    assert {as_stored(run) for run in runs} <= stored_runs(host, deployment.database)
 
 
 def test_state_survives_systemctl_restart(host: Any, deployment: Deployment, flwr: Flwr, runs: set[int]) -> None:
@@ -97,5 +86,4 @@ def test_state_survives_host_reboot(
 def test_database_still_in_place_after_all_restarts(host: Any, deployment: Deployment, runs: set[int]) -> None:
     db = host.file(deployment.database)
     assert (db.uid, db.gid) == (deployment.uid, deployment.gid)
-    stored = {row[0] for row in sqlite_query(host, deployment.database, "SELECT run_id FROM run")}
-    assert {as_stored(run) for run in runs} <= stored
+    assert {as_stored(run) for run in runs} <= stored_runs(host, deployment.database)

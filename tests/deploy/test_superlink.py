@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Deployment, Flwr, sqlite_query, tcp_open
+from conftest import Deployment, Flwr, proc_status, sqlite_query, tcp_open
 
 # Tables Flower 1.19's SqliteLinkState creates (flwr/server/superlink/linkstate/sqlite_linkstate.py).
 FLOWER_TABLES = {"node", "public_key", "run", "logs", "context", "message_ins", "message_res"}
@@ -41,9 +41,7 @@ def test_container_runs_the_pinned_image_as_49999(container: dict[str, Any], dep
 def test_superlink_process_runs_as_49999(host: Any, container: dict[str, Any], deployment: Deployment) -> None:
     # The container's main process, seen from the target host's /proc.
     pid = container["State"]["Pid"]
-    status = dict(
-        line.split(":", 1) for line in host.file(f"/proc/{pid}/status").content_string.splitlines() if ":" in line
-    )
+    status = proc_status(host, pid)
     assert status["Uid"].split() == [str(deployment.uid)] * 4
     assert status["Gid"].split() == [str(deployment.gid)] * 4
     assert "flower-superlink" in host.file(f"/proc/{pid}/cmdline").content_string

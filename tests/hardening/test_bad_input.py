@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import Deployment, run_playbook, sha256
+from conftest import Deployment, container_started, run_playbook, sha256
 
 testinfra_hosts = ["ansible://superlink"]
 
@@ -58,18 +58,14 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
-def container_start(host: Any, deployment: Deployment) -> str:
-    return host.check_output("docker inspect --format '{{.Id}} {{.State.StartedAt}}' %s", deployment.container)
-
-
 @pytest.mark.parametrize(("extra", "message"), [(c[1], c[2]) for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_input_fails_and_changes_nothing(
     request: pytest.FixtureRequest, host: Any, deployment: Deployment, extra: dict[str, Any], message: str
 ) -> None:
-    before = (container_start(host, deployment), sha256(host, deployment.database), sha256(host, UNIT))
+    before = (container_started(host, deployment), sha256(host, deployment.database), sha256(host, UNIT))
     result = run_playbook(request, host, "deploy.yml", json.dumps(extra))
     assert result.returncode != 0, "the play accepted bad input"
     assert message in result.stdout, result.stdout[-3000:]
-    after = (container_start(host, deployment), sha256(host, deployment.database), sha256(host, UNIT))
+    after = (container_started(host, deployment), sha256(host, deployment.database), sha256(host, UNIT))
     assert after == before, "the host changed although the input was refused"
     assert host.service(deployment.service).is_running

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import testinfra
 import yaml
-from conftest import Deployment, recap, run_playbook, sha256
+from conftest import Deployment, container_started, recap, run_playbook, sha256
 
 testinfra_hosts = ["ansible://superlink"]
 
@@ -20,12 +20,12 @@ def test_check_mode_on_the_deployed_host_changes_nothing(
     request: pytest.FixtureRequest, host: Any, deployment: Deployment
 ) -> None:
     before = (sha256(host, deployment.database), sha256(host, UNIT))
-    started = host.check_output("docker inspect --format '{{.State.StartedAt}}' %s", deployment.container)
+    started = container_started(host, deployment)
     result = run_playbook(request, host, "deploy.yml", options=("--check", "--diff"))
     assert result.returncode == 0, result.stdout[-3000:]
     assert recap(result, host)["changed"] == 0
     assert (sha256(host, deployment.database), sha256(host, UNIT)) == before
-    assert host.check_output("docker inspect --format '{{.State.StartedAt}}' %s", deployment.container) == started
+    assert container_started(host, deployment) == started
 
 
 def test_check_mode_on_a_fresh_host_previews_and_touches_nothing(

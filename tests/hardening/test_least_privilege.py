@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import Deployment, tcp_open
+from conftest import Deployment, proc_status, tcp_open
 
 testinfra_hosts = ["ansible://superlink"]
 
@@ -17,27 +17,22 @@ def container(host: Any, deployment: Deployment) -> dict[str, Any]:
     return inspected[0]
 
 
-def proc_status(host: Any, container: dict[str, Any]) -> dict[str, str]:
-    text = host.file(f"/proc/{container['State']['Pid']}/status").content_string
-    return {k: v.strip() for k, v in (line.split(":", 1) for line in text.splitlines() if ":" in line)}
-
-
 def test_runs_as_49999(container: dict[str, Any], host: Any, deployment: Deployment) -> None:
     assert container["Config"]["User"] == f"{deployment.uid}:{deployment.gid}"
-    assert proc_status(host, container)["Uid"].split() == [str(deployment.uid)] * 4
+    assert proc_status(host, container["State"]["Pid"])["Uid"].split() == [str(deployment.uid)] * 4
 
 
 def test_has_no_capabilities(container: dict[str, Any], host: Any) -> None:
     assert container["HostConfig"]["CapDrop"] == ["ALL"]
     assert not container["HostConfig"]["CapAdd"]
-    status = proc_status(host, container)
+    status = proc_status(host, container["State"]["Pid"])
     for field in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
         assert int(status[field], 16) == 0, field
 
 
 def test_cannot_gain_privileges(container: dict[str, Any], host: Any) -> None:
     assert "no-new-privileges" in container["HostConfig"]["SecurityOpt"]
-    assert proc_status(host, container)["NoNewPrivs"] == "1"
+    assert proc_status(host, container["State"]["Pid"])["NoNewPrivs"] == "1"
     assert not container["HostConfig"]["Privileged"]
 
 

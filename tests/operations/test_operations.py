@@ -18,22 +18,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, Deployment, Flwr, recap, run_playbook, sha256, sqlite_query, target_name, wait_for
+from conftest import (
+    ROOT,
+    Deployment,
+    Flwr,
+    as_stored,
+    recap,
+    run_playbook,
+    sha256,
+    sqlite_query,
+    stored_runs,
+    target_name,
+    wait_for,
+)
 
 BACKUP_DIR = "/var/backups/flower-superlink"
 RECORD = "/etc/ansible/facts.d/flower_superlink.fact"
 UPGRADE_VERSION = "1.20.0"
 UPGRADE_ARCHIVE = ROOT / ".cache" / "images" / f"flwr-superlink-{UPGRADE_VERSION}.tar"
 CONFIRM = "flower_superlink_reset_confirm=true"
-
-
-def as_stored(run_id: int) -> int:
-    """Run IDs are signed 64-bit in SQLite, unsigned in the CLI."""
-    return run_id - 2**64 if run_id >= 2**63 else run_id
-
-
-def stored_runs(host: Any, database: str) -> set[int]:
-    return {row[0] for row in sqlite_query(host, database, "SELECT run_id FROM run")}
 
 
 def backups(host: Any) -> list[str]:
