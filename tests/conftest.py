@@ -111,6 +111,13 @@ def deployment(host: Any) -> Deployment:
     )
 
 
+@pytest.fixture(scope="module")
+def container(host: Any, deployment: Deployment) -> dict[str, Any]:
+    """`docker inspect` of the SuperLink container on the target."""
+    inspected: list[dict[str, Any]] = json.loads(host.check_output("docker inspect %s", deployment.container))
+    return inspected[0]
+
+
 def _as_bool(value: Any) -> bool:
     return value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes", "on"}
 
@@ -225,15 +232,15 @@ def sqlite_query(host: Any, database: str, sql: str) -> list[list[Any]]:
     return rows
 
 
-def run_playbook(
+def playbook_command(
     request: pytest.FixtureRequest,
     host: Any,
     playbook: str,
     *extra_vars: str,
     options: tuple[str, ...] = (),
     inventory: str | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """Run one of playbooks/ against this target only, as an operator would."""
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that run one of playbooks/ against this target only."""
     cmd = [
         "ansible-playbook",
         f"playbooks/{playbook}",
@@ -250,6 +257,19 @@ def run_playbook(
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
     }
+    return cmd, env
+
+
+def run_playbook(
+    request: pytest.FixtureRequest,
+    host: Any,
+    playbook: str,
+    *extra_vars: str,
+    options: tuple[str, ...] = (),
+    inventory: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run one of playbooks/ against this target only, as an operator would."""
+    cmd, env = playbook_command(request, host, playbook, *extra_vars, options=options, inventory=inventory)
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, check=False)
 
 

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import Deployment, Flwr, proc_status, sqlite_query, tcp_open
 
 # Tables Flower 1.19's SqliteLinkState creates (flwr/server/superlink/linkstate/sqlite_linkstate.py).
 FLOWER_TABLES = {"node", "public_key", "run", "logs", "context", "message_ins", "message_res"}
-
-
-@pytest.fixture(scope="module")
-def container(host: Any, deployment: Deployment) -> dict[str, Any]:
-    inspected: list[dict[str, Any]] = json.loads(host.check_output(f"docker inspect {deployment.container}"))
-    return inspected[0]
 
 
 def test_unit_is_enabled_and_active(host: Any, deployment: Deployment) -> None:

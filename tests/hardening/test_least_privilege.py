@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from conftest import Deployment, proc_status, tcp_open
 
 testinfra_hosts = ["ansible://superlink"]
-
-
-@pytest.fixture(scope="module")
-def container(host: Any, deployment: Deployment) -> dict[str, Any]:
-    inspected: list[dict[str, Any]] = json.loads(host.check_output("docker inspect %s", deployment.container))
-    return inspected[0]
 
 
 def test_runs_as_49999(container: dict[str, Any], host: Any, deployment: Deployment) -> None:

@@ -23,6 +23,7 @@ from conftest import (
     Deployment,
     Flwr,
     as_stored,
+    playbook_command,
     recap,
     run_playbook,
     sha256,
@@ -171,9 +172,7 @@ def test_interrupted_reset_loses_nothing_and_rerun_finishes(
     request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr
 ) -> None:
     run = flwr.submit_run()
-    cmd = ["ansible-playbook", "playbooks/reset.yml", "-i", request.config.getoption("ansible_inventory")]
-    cmd += ["--limit", target_name(host), "-e", CONFIRM]
-    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    cmd, env = playbook_command(request, host, "reset.yml", CONFIRM)
     play = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
     try:
         # Kill the whole play the moment the unit is down: mid-reset.
