@@ -1,41 +1,43 @@
-"""The deploy's health gate: a SuperLink that cannot use its database fails the play.
+"""The deploy's health gate: a SuperLink that does not come up fails the play,
+and the previous one runs again.
 
-A directory where the database file should be makes the real SuperLink crash
-right after it starts listening. The deploy must then fail, say so, and show
-the SuperLink's own last words from the journal; a normal deploy afterwards
-must bring the host back.
+A flag value the real flower-superlink rejects at start passes the role's
+validation (it is a well-formed --flag=value) but makes every start of the new
+unit fail. The deploy must fail, show the SuperLink's own words from the
+journal, and leave the previous unit installed and running with every run
+still listed: not a broken unit that systemd restarts forever.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from conftest import Deployment, run_playbook
-
-BROKEN = "broken.db"
+from conftest import Deployment, Flwr, run_playbook, sha256
 
 
-def test_unhealthy_superlink_fails_the_deploy_with_its_journal(
-    request: pytest.FixtureRequest, host: Any, deployment: Deployment
+def test_unhealthy_superlink_fails_the_deploy_and_the_previous_one_runs_again(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr
 ) -> None:
-    broken = f"{deployment.state_dir}/{BROKEN}"
-    host.run_test("install -d -o %s -g %s %s", str(deployment.uid), str(deployment.gid), broken)
-    try:
-        failed = run_playbook(
-            request,
-            host,
-            "deploy.yml",
-            f"flower_superlink_database_name={BROKEN}",
-            "flower_superlink_health_retries=5",
-            "flower_superlink_health_delay=1",
-        )
-        assert failed.returncode != 0, failed.stdout[-2000:]
-        assert "did not become healthy" in failed.stdout
-        # The journal tail is in the failure message: the SuperLink's own crash report.
-        assert "An important background thread has crashed" in failed.stdout
-    finally:
-        restored = run_playbook(request, host, "deploy.yml")
-        host.run_test("rmdir %s", broken)
-    assert restored.returncode == 0, restored.stdout[-3000:]
+    run = flwr.submit_run()
+    unit = f"/etc/systemd/system/{deployment.service}.service"
+    unit_before = sha256(host, unit)
+    failed = run_playbook(
+        request,
+        host,
+        "deploy.yml",
+        json.dumps({"flower_superlink_extra_args": ["--isolation=bogus"]}),
+        "flower_superlink_health_retries=5",
+        "flower_superlink_health_delay=1",
+    )
+    assert failed.returncode != 0, failed.stdout[-2000:]
+    assert "did not become healthy" in failed.stdout
+    # The journal tail is in the failure message: the SuperLink's own words.
+    assert "invalid choice: 'bogus'" in failed.stdout
+    assert "runs again as before" in failed.stdout
+    # The previous unit is back, running, and serves every run.
+    assert sha256(host, unit) == unit_before
     assert host.service(deployment.service).is_running
+    assert run in flwr.wait_run_ids()
+    assert "--isolation" not in host.check_output("docker inspect --format '{{json .Args}}' %s", deployment.container)

@@ -1,0 +1,563 @@
+"""Validation rules for flower_superlink's input, run on the controller.
+
+Everything an operator can type (inventory, vault, ``-e`` strings) and
+everything read back from a host (the deployment record, a backup's
+manifest) passes through here before it reaches a host, a unit file or a
+``docker`` argument. Types come from ``meta/argument_specs.yml`` (one place);
+the rules below add what a type cannot say: patterns anchored at the true end
+of the string (``\\Z``, never ``$``, which also matches before a trailing
+newline), ranges, paths that must not touch the rest of the system, names that
+must not collide with other units or containers.
+
+Each error names the variable, shows its value (secrets hidden) and says
+what to do. The filters return lists of errors; the tasks fail on them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import posixpath
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROLE = Path(__file__).resolve().parent.parent
+PREFIX = "flower_superlink_"
+
+# Values of booleans accepted from YAML, vault or the command line. Anything
+# else (a typo such as "flase", an empty string) is refused, never coerced.
+BOOL_STRINGS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+
+# Variables renamed since an earlier release: old name -> new name. The old
+# name is refused with the new one in the message (as MASH roles do).
+RENAMED: dict[str, str] = {
+    "flower_superlink_forbidden_state_dirs": "(removed: the forbidden paths are built into the role)",
+}
+
+# Host directories no role directory may be, or be inside: they belong to the
+# system, to Docker, to packages or to users. The role creates, chowns and
+# chmods its directories, so one of these would change the host.
+FORBIDDEN_TREES = [
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc/apt",
+    "/etc/cron.d",
+    "/etc/default",
+    "/etc/docker",
+    "/etc/pam.d",
+    "/etc/security",
+    "/etc/ssh",
+    "/etc/ssl",
+    "/etc/sudoers.d",
+    "/etc/systemd",
+    "/home",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/lost+found",
+    "/media",
+    "/mnt",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/snap",
+    "/sys",
+    "/tmp",
+    "/usr",
+    "/var/cache/apt",
+    "/var/lib/apt",
+    "/var/lib/containerd",
+    "/var/lib/docker",
+    "/var/lib/dpkg",
+    "/var/lib/systemd",
+    "/var/lock",
+    "/var/log",
+    "/var/mail",
+    "/var/run",
+    "/var/spool",
+    "/var/tmp",
+]
+# Shared parents: a role directory may live inside them, never be one.
+FORBIDDEN_EXACT = ["/", "/etc", "/etc/ansible", "/opt", "/srv", "/var", "/var/backups", "/var/cache", "/var/lib"]
+FORBIDDEN_EXACT += ["/var/local", "/var/opt", "/usr/local"]
+
+# A host path: absolute, only these characters per component. No whitespace,
+# quotes, %, $, :, commas or control characters: the path reaches a unit file
+# and a `docker --volume SRC:DST` argument.
+PATH_RE = re.compile(r"(/[A-Za-z0-9_.@+-]+)+\Z")
+FILE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}\Z")
+# systemd unit and Docker container names the role may take.
+NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,22}\Z")
+VERSION_RE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+([.-]?[A-Za-z0-9.]+)?\Z")
+TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+REPOSITORY_RE = re.compile(r"([a-z0-9.-]+(:[0-9]{1,5})?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*\Z")
+DIGEST_RE = re.compile(r"sha256:[a-f0-9]{64}\Z")
+IMAGE_ID_RE = DIGEST_RE
+REGISTRY_RE = re.compile(r"([a-z][a-z0-9+.-]*://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._/-]*)?\Z")
+HOSTNAME_RE = re.compile(r"(?=.{1,253}\Z)([A-Za-z0-9*]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z")
+MODE_RE = re.compile(r"0?[0-7][0-5][0-5]\Z")
+MEMORY_RE = re.compile(r"[1-9][0-9]{0,14}[bkmgBKMG]?\Z")
+ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
+PUBKEY_RE = re.compile(r"ecdsa-sha2-nistp(256|384|521) [A-Za-z0-9+/]+={0,2}( [A-Za-z0-9_.@+:=-]{1,128})?\Z")
+ARG_RE = re.compile(r"--[a-z][a-z0-9-]*(=[^\x00-\x1f\x7f]*)?\Z")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+# Extra `docker run` options that cannot undo the role's isolation. Anything
+# else (--privileged, --cap-add, --volume, --user, --network host, ...) would.
+DOCKER_RUN_ALLOWED = {
+    "--add-host",
+    "--cpu-shares",
+    "--cpus",
+    "--dns",
+    "--dns-option",
+    "--dns-search",
+    "--label",
+    "--log-driver",
+    "--log-opt",
+    "--memory-reservation",
+    "--memory-swap",
+    "--shm-size",
+    "--stop-signal",
+    "--ulimit",
+}
+# flower-superlink flags the role sets itself; an extra one would override
+# where the database lives, TLS or authentication.
+SUPERLINK_MANAGED = {
+    "--database",
+    "--insecure",
+    "--ssl-ca-certfile",
+    "--ssl-certfile",
+    "--ssl-keyfile",
+    "--auth-list-public-keys",
+    "--fleet-api-address",
+    "--exec-api-address",
+    "--serverappio-api-address",
+    "--control-api-address",
+}
+BACKUP_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,200}\.db\Z")
+SECRET = "<hidden>"
+
+
+def _spec() -> dict[str, dict[str, Any]]:
+    data = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())
+    options: dict[str, dict[str, Any]] = {}
+    for entry in data["argument_specs"].values():
+        options.update(entry.get("options") or {})
+    return options
+
+
+def show(name: str, value: Any, spec: dict[str, dict[str, Any]]) -> str:
+    """``name=<value as JSON>``, or hidden for secrets."""
+    if spec.get(name, {}).get("no_log"):
+        return f"{name}={SECRET}"
+    try:
+        return f"{name}={json.dumps(value)}"
+    except (TypeError, ValueError):
+        return f"{name}={value!r}"
+
+
+def as_bool(value: Any) -> bool | None:
+    """The boolean a value means, or None when it means none."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        return BOOL_STRINGS.get(value.strip().lower()) if value == value.strip() else None
+    return None
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,18}", value):
+        return int(value)
+    return None
+
+
+def is_ip(value: Any) -> bool:
+    if not isinstance(value, str) or value != value.strip():
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def is_network(value: Any) -> bool:
+    if not isinstance(value, str) or CONTROL_RE.search(value) or " " in value:
+        return False
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def path_problem(path: Any) -> str:
+    """Why a host directory is unfit for the role, or ''."""
+    if not isinstance(path, str) or not path:
+        return "must be an absolute path"
+    if not path.startswith("/"):
+        return "must be an absolute path"
+    if not PATH_RE.match(path):
+        return "may only contain letters, digits and . _ @ + - between slashes (no spaces, quotes, %, $, :)"
+    if posixpath.normpath(path) != path or "/./" in path + "/" or "/../" in path + "/":
+        return f"must be normalised (no '.', '..', '//' or trailing '/'; did you mean {posixpath.normpath(path)}?)"
+    if path in FORBIDDEN_EXACT:
+        return "is a shared system directory; give the role a directory of its own inside it"
+    for tree in FORBIDDEN_TREES:
+        if path == tree or path.startswith(tree + "/"):
+            return f"is inside {tree}, which belongs to the system or another program"
+    return ""
+
+
+def nested(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+
+
+class Checker:
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.spec = _spec()
+        self.errors: list[str] = []
+
+    def v(self, name: str) -> Any:
+        return self.config.get(PREFIX + name)
+
+    def err(self, name: str, problem: str, fix: str = "") -> None:
+        full = PREFIX + name
+        msg = f"{show(full, self.config.get(full), self.spec)} {problem}"
+        self.errors.append(msg + (f" ({fix})" if fix else ""))
+
+    # --- per kind ------------------------------------------------------
+
+    def names(self) -> None:
+        for name in sorted(self.config):
+            if name in RENAMED:
+                self.errors.append(f"{name} is no longer used: {RENAMED[name]}. Remove or rename it.")
+            elif name not in self.spec:
+                close = difflib.get_close_matches(name, list(self.spec), n=1)
+                hint = f"did you mean {close[0]}?" if close else "see roles/flower_superlink/README.md"
+                self.errors.append(f"{name} is not a variable of this role ({hint}); a typo would be silently ignored.")
+
+    def types(self) -> None:
+        for full, spec in self.spec.items():
+            if full not in self.config:
+                continue
+            name, value, kind = full[len(PREFIX) :], self.config[full], spec.get("type", "str")
+            if kind == "bool" and as_bool(value) is None:
+                self.err(name, "is not a boolean", "use true/false, yes/no, on/off or 1/0")
+            elif kind == "int" and as_int(value) is None:
+                self.err(name, "is not a whole number")
+            elif kind in ("str", "path") and not isinstance(value, str):
+                self.err(name, "must be a string")
+            elif kind == "list" and not isinstance(value, list):
+                self.err(name, "must be a list", 'in YAML, or with -e \'{"name": [...]}\' as JSON')
+            elif kind == "dict" and not isinstance(value, dict):
+                self.err(name, "must be a mapping")
+            elif kind == "list" and spec.get("elements") == "str" and not all(isinstance(i, str) for i in value):
+                self.err(name, "must be a list of strings")
+            elif isinstance(value, str) and CONTROL_RE.search(value) and not full.endswith("_content"):
+                # PEM content has newlines; nothing else may (a trailing newline included).
+                self.err(name, "contains a newline or control character")
+
+    def int_in(self, name: str, low: int, high: int, what: str = "") -> int | None:
+        value = as_int(self.v(name))
+        if value is None:
+            return None
+        if not low <= value <= high:
+            self.err(name, f"must be between {low} and {high}{what}")
+            return None
+        return value
+
+    def paths(self) -> None:
+        dirs = {
+            "state_dir": self.v("state_dir"),
+            "config_dir": self.v("config_dir"),
+            "backup_dir": self.v("backup_dir"),
+            "image_archive_dir": self.v("image_archive_dir"),
+        }
+        record = self.v("record_path")
+        if isinstance(record, str):
+            problem = path_problem(record)
+            if problem:
+                self.err("record_path", problem)
+            elif not record.endswith(".fact"):
+                self.err("record_path", "must name a .fact file (an Ansible local fact)")
+            else:
+                dirs["record_path"] = posixpath.dirname(record)
+                if problem := path_problem(dirs["record_path"]):
+                    self.err("record_path", f"has a directory that {problem}")
+                    dirs.pop("record_path")
+        good = {}
+        for name, path in dirs.items():
+            if name == "record_path":
+                good[name] = path
+                continue
+            problem = path_problem(path)
+            if problem:
+                self.err(name, problem, "for example /var/lib/flower-superlink" if name == "state_dir" else "")
+            else:
+                good[name] = path
+        names = list(good)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                if nested(good[a], good[b]):
+                    self.err(
+                        a,
+                        f"and {PREFIX}{b}={json.dumps(good[b])} must be distinct directories, neither inside the other",
+                        "the container owns the state directory; backups and configuration must stay out of its reach",
+                    )
+        db = self.v("database_name")
+        if isinstance(db, str) and (not FILE_NAME_RE.match(db) or db.endswith((".json", "-journal", "-wal", "-shm"))):
+            self.err("database_name", "must be a plain file name such as state.db (no '/', no leading dot)")
+        mode = self.v("state_dir_mode")
+        if isinstance(mode, str) and not MODE_RE.match(mode):
+            self.err("state_dir_mode", "must be an octal mode without group or world write, such as 0700 or 0750")
+        if self.as_flag("image_source_archive") and self.as_flag("image_archive_remote_src"):
+            archive = self.v("image_archive")
+            if path_problem(posixpath.dirname(archive or "/x")) or not PATH_RE.match(archive or ""):
+                self.err("image_archive", "must be an absolute, plain path on the host when image_archive_remote_src is true")
+        elif self.as_flag("image_source_archive"):
+            archive = self.v("image_archive")
+            if isinstance(archive, str) and archive and not FILE_NAME_RE.match(posixpath.basename(archive)):
+                self.err("image_archive", "must end in a plain file name (letters, digits, . _ + -)")
+
+    def as_flag(self, name: str) -> bool:
+        if name == "image_source_archive":
+            return self.v("image_source") == "archive"
+        return bool(as_bool(self.v(name)))
+
+    def image(self) -> None:
+        checks = [
+            ("version", VERSION_RE, "want X.Y.Z, such as 1.19.0"),
+            ("image_tag", TAG_RE, "a Docker tag: letters, digits, _ . -, at most 128"),
+            ("image_repository", REPOSITORY_RE, "such as flwr/superlink or registry.example.org:5000/flwr/superlink"),
+        ]
+        for name, regex, fix in checks:
+            value = self.v(name)
+            if isinstance(value, str) and not regex.match(value):
+                self.err(name, "is not valid", fix)
+        digest = self.v("image_digest")
+        if isinstance(digest, str) and digest and not DIGEST_RE.match(digest):
+            self.err("image_digest", "must be empty or sha256:<64 lowercase hex digits>")
+        if self.v("image_source") not in ("pull", "archive"):
+            self.err("image_source", "must be pull or archive")
+        if self.v("image_source") == "archive":
+            if not self.v("image_archive"):
+                self.err("image_archive", "is required with flower_superlink_image_source=archive (a `docker save` file)")
+            if digest:
+                self.err("image_digest", "cannot be combined with the archive source (loaded images carry no digest)")
+        url = self.v("registry_url")
+        if isinstance(url, str) and url and not REGISTRY_RE.match(url):
+            self.err("registry_url", "is not a registry address", "such as registry.example.org:5000")
+        user = self.v("registry_username")
+        if isinstance(user, str) and (CONTROL_RE.search(user) or " " in user):
+            self.err("registry_username", "may not contain spaces or control characters")
+
+    def network(self) -> None:
+        ports = {}
+        for name in ("fleet_port", "exec_port") + (("serverappio_port",) if self.as_flag("serverappio_publish") else ()):
+            port = self.int_in(name, 1, 65535)
+            if port is not None:
+                ports[name] = port
+        seen: dict[int, str] = {}
+        for name, port in ports.items():
+            if port in seen:
+                self.err(name, f"and {PREFIX}{seen[port]} must be distinct ports in 1-65535")
+            seen[port] = name
+        for name in ("fleet_bind_address", "exec_bind_address", "serverappio_bind_address"):
+            if not is_ip(self.v(name)):
+                self.err(name, "must be an IP address", "such as 10.0.0.5, 127.0.0.1 or 0.0.0.0; not a name")
+        for name in ("fleet_allowed_sources", "exec_allowed_sources"):
+            sources = self.v(name)
+            if isinstance(sources, list):
+                bad = [s for s in sources if not is_network(s) or ipaddress.ip_network(s, strict=False).version != 4]
+                if bad:
+                    self.err(
+                        name,
+                        f"holds {json.dumps(bad)}, which are not IPv4 networks (Docker publishes the ports on IPv4)",
+                        "such as 10.0.0.0/8 or 192.0.2.7",
+                    )
+
+    def tls(self) -> None:
+        insecure = as_bool(self.v("insecure"))
+        generate = as_bool(self.v("tls_generate"))
+        server_name = self.v("tls_server_name")
+        if isinstance(server_name, str) and not (HOSTNAME_RE.match(server_name) or is_ip(server_name)):
+            self.err("tls_server_name", "is not a host name or IP address")
+        sans = self.v("tls_san")
+        if isinstance(sans, list):
+            bad = [
+                s
+                for s in sans
+                if not isinstance(s, str)
+                or not (
+                    (s.startswith("DNS:") and HOSTNAME_RE.match(s[4:]))
+                    or (s.startswith("IP:") and is_ip(s[3:]))
+                )
+            ]
+            if bad:
+                self.err("tls_san", f"holds {json.dumps(bad)}", "each item DNS:<name> or IP:<address>")
+        keys = self.v("supernode_public_keys")
+        if isinstance(keys, list) and keys:
+            bad = [k for k in keys if not isinstance(k, str) or not PUBKEY_RE.match(k)]
+            if bad:
+                self.err(
+                    "supernode_public_keys",
+                    f"holds {len(bad)} item(s) that are not one OpenSSH ECDSA public key each",
+                    '"ecdsa-sha2-nistp384 AAAA... comment", comment without spaces or commas',
+                )
+            if insecure:
+                self.err(
+                    "supernode_public_keys",
+                    "needs TLS (flower_superlink_insecure: false): this role does not authenticate SuperNodes "
+                    "over an unencrypted channel (Flower 1.19 itself does not enforce that)",
+                )
+
+    def process(self) -> None:
+        for name in ("service_name", "container_name"):
+            value = self.v(name)
+            if isinstance(value, str) and not NAME_RE.match(value):
+                self.err(name, "must be 1-23 characters of a-z, 0-9 and -, starting with a letter")
+        env = self.v("env")
+        if isinstance(env, dict):
+            for key, value in env.items():
+                if not isinstance(key, str) or not ENV_NAME_RE.match(key):
+                    self.err("env", f"has the variable name {json.dumps(key)}", "letters, digits and _, not first a digit")
+                elif not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                    self.err("env", f"has a non-scalar value for {key}", "quote it as a string")
+                elif CONTROL_RE.search(str(value)):
+                    self.err("env", f"has a newline or control character in the value of {key}")
+        for name, allowed, managed in (
+            ("docker_run_extra_args", DOCKER_RUN_ALLOWED, None),
+            ("extra_args", None, SUPERLINK_MANAGED),
+        ):
+            args = self.v(name)
+            if not isinstance(args, list):
+                continue
+            for arg in args:
+                if not isinstance(arg, str) or not ARG_RE.match(arg):
+                    self.err(name, f"has {json.dumps(arg)}", "each item one --flag or --flag=value, no spaces around =")
+                    continue
+                flag = arg.split("=", 1)[0]
+                if allowed is not None and flag not in allowed:
+                    self.err(
+                        name,
+                        f"has {flag}, which could undo the container's isolation",
+                        f"allowed: {', '.join(sorted(allowed))}",
+                    )
+                if managed is not None and flag in managed:
+                    self.err(name, f"has {flag}, which the role sets itself", "use the role's variable for it")
+        memory = self.v("memory_limit")
+        if isinstance(memory, str) and memory and not MEMORY_RE.match(memory):
+            self.err("memory_limit", "is not a Docker memory size", 'such as "512m" or "4g", or "" for none')
+        self.int_in("pids_limit", 0, 4194304, " (0 for no limit)")
+        self.int_in("uid", 1, 2147483646, " (never 0: the container must not run as root)")
+        self.int_in("gid", 1, 2147483646, " (never 0)")
+        self.int_in("stop_timeout", 1, 3600, " seconds")
+        self.int_in("restart_sec", 0, 3600, " seconds")
+        self.int_in("health_retries", 1, 1000)
+        self.int_in("health_delay", 0, 3600, " seconds")
+        self.int_in("health_settle_seconds", 0, 600, " seconds")
+        self.int_in("lock_wait", 0, 86400, " seconds")
+
+    def backups(self) -> None:
+        self.int_in("backup_keep", 1, 100000, " (the newest backup is always kept)")
+        fetch_dir = self.v("backup_fetch_dir")
+        if self.as_flag("backup_fetch") and (not isinstance(fetch_dir, str) or not fetch_dir.startswith("/")):
+            self.err("backup_fetch_dir", "must be an absolute path on the controller")
+        rollback = self.v("rollback_backup")
+        if isinstance(rollback, str) and rollback:
+            backup_dir = self.v("backup_dir")
+            if posixpath.dirname(rollback) != backup_dir or not BACKUP_NAME_RE.match(posixpath.basename(rollback)):
+                self.err(
+                    "rollback_backup",
+                    f"must name a .db file directly in flower_superlink_backup_dir ({backup_dir})",
+                    f"such as {backup_dir}/state-20260101T000000.000000Z-manual.db",
+                )
+
+
+def config_errors(config: dict[str, Any]) -> list[str]:
+    """Every problem with the role's variables, as messages; [] when valid."""
+    checker = Checker({k: v for k, v in config.items() if k.startswith(PREFIX)})
+    checker.names()
+    checker.types()
+    if checker.errors:
+        # Rules below assume the types are right.
+        return checker.errors
+    for part in (checker.paths, checker.image, checker.network, checker.tls, checker.process, checker.backups):
+        part()
+    return checker.errors
+
+
+def deployment_errors(entry: Any, what: str, backup_dir: str = "") -> list[str]:
+    """Problems with a deployment read back from the host (record or manifest).
+
+    These values reach the unit file (image reference, version) and file
+    operations (backup path), so they are checked like inventory values.
+    """
+    if not isinstance(entry, dict):
+        return [f"{what} is not a JSON object"]
+    errors = []
+    ref = entry.get("image_ref", "")
+    repo, _, rest = str(ref).partition("@") if "@" in str(ref) else str(ref).rpartition(":")
+    if "@" in str(ref):
+        ok = REPOSITORY_RE.match(repo) and DIGEST_RE.match(rest)
+    else:
+        ok = bool(repo) and REPOSITORY_RE.match(repo) and TAG_RE.match(rest)
+    if not ok:
+        errors.append(f"{what}: image_ref={json.dumps(ref)} is not an image reference")
+    if not IMAGE_ID_RE.match(str(entry.get("image_id", ""))):
+        errors.append(f"{what}: image_id={json.dumps(entry.get('image_id'))} is not sha256:<64 hex>")
+    if not VERSION_RE.match(str(entry.get("version", entry.get("flwr_version", "")))):
+        errors.append(f"{what}: version={json.dumps(entry.get('version', entry.get('flwr_version')))} is not X.Y.Z")
+    backup = entry.get("backup", "")
+    if backup and (
+        not isinstance(backup, str)
+        or (backup_dir and posixpath.dirname(backup) != backup_dir)
+        or not BACKUP_NAME_RE.match(posixpath.basename(backup))
+    ):
+        errors.append(f"{what}: backup={json.dumps(backup)} is not a backup file in {backup_dir}")
+    return errors
+
+
+def to_bool(value: Any) -> bool:
+    """A validated boolean value as a real boolean (no deprecated coercion)."""
+    result = as_bool(value)
+    if result is None:
+        raise ValueError(f"not a boolean: {value!r}")
+    return result
+
+
+def docker_publish(address: str, host_port: Any, container_port: Any) -> str:
+    """A --publish value; IPv6 addresses in brackets."""
+    ip = ipaddress.ip_address(address)
+    host = f"[{ip}]" if ip.version == 6 else str(ip)
+    return f"{host}:{int(host_port)}:{int(container_port)}"
+
+
+def is_wildcard(address: str) -> bool:
+    return ipaddress.ip_address(address).is_unspecified
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "flower_superlink_config_errors": config_errors,
+            "flower_superlink_deployment_errors": deployment_errors,
+            "flower_superlink_bool": to_bool,
+            "flower_superlink_publish": docker_publish,
+            "flower_superlink_is_wildcard": is_wildcard,
+        }
