@@ -101,7 +101,9 @@ REPOSITORY_RE = re.compile(r"([a-z0-9.-]+(:[0-9]{1,5})?/)?[a-z0-9]+([._-][a-z0-9
 DIGEST_RE = re.compile(r"sha256:[a-f0-9]{64}\Z")
 IMAGE_ID_RE = DIGEST_RE
 REGISTRY_RE = re.compile(r"([a-z][a-z0-9+.-]*://)?[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._/-]*)?\Z")
-HOSTNAME_RE = re.compile(r"(?=.{1,253}\Z)([A-Za-z0-9*]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z")
+HOSTNAME_RE = re.compile(
+    r"(?=.{1,253}\Z)([A-Za-z0-9*]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
+)
 MODE_RE = re.compile(r"0?[0-7][0-5][0-5]\Z")
 MEMORY_RE = re.compile(r"[1-9][0-9]{0,14}[bkmgBKMG]?\Z")
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
@@ -263,7 +265,7 @@ class Checker:
             elif kind in ("str", "path") and not isinstance(value, str):
                 self.err(name, "must be a string")
             elif kind == "list" and not isinstance(value, list):
-                self.err(name, "must be a list", 'in YAML, or with -e \'{"name": [...]}\' as JSON')
+                self.err(name, "must be a list", "in YAML, or with -e '{\"name\": [...]}' as JSON")
             elif kind == "dict" and not isinstance(value, dict):
                 self.err(name, "must be a mapping")
             elif kind == "list" and spec.get("elements") == "str" and not all(isinstance(i, str) for i in value):
@@ -328,7 +330,9 @@ class Checker:
         if self.as_flag("image_source_archive") and self.as_flag("image_archive_remote_src"):
             archive = self.v("image_archive")
             if path_problem(posixpath.dirname(archive or "/x")) or not PATH_RE.match(archive or ""):
-                self.err("image_archive", "must be an absolute, plain path on the host when image_archive_remote_src is true")
+                self.err(
+                    "image_archive", "must be an absolute, plain path on the host when image_archive_remote_src is true"
+                )
         elif self.as_flag("image_source_archive"):
             archive = self.v("image_archive")
             if isinstance(archive, str) and archive and not FILE_NAME_RE.match(posixpath.basename(archive)):
@@ -356,7 +360,9 @@ class Checker:
             self.err("image_source", "must be pull or archive")
         if self.v("image_source") == "archive":
             if not self.v("image_archive"):
-                self.err("image_archive", "is required with flower_superlink_image_source=archive (a `docker save` file)")
+                self.err(
+                    "image_archive", "is required with flower_superlink_image_source=archive (a `docker save` file)"
+                )
             if digest:
                 self.err("image_digest", "cannot be combined with the archive source (loaded images carry no digest)")
         url = self.v("registry_url")
@@ -368,7 +374,9 @@ class Checker:
 
     def network(self) -> None:
         ports = {}
-        for name in ("fleet_port", "exec_port") + (("serverappio_port",) if self.as_flag("serverappio_publish") else ()):
+        for name in ("fleet_port", "exec_port") + (
+            ("serverappio_port",) if self.as_flag("serverappio_publish") else ()
+        ):
             port = self.int_in(name, 1, 65535)
             if port is not None:
                 ports[name] = port
@@ -393,7 +401,6 @@ class Checker:
 
     def tls(self) -> None:
         insecure = as_bool(self.v("insecure"))
-        generate = as_bool(self.v("tls_generate"))
         server_name = self.v("tls_server_name")
         if isinstance(server_name, str) and not (HOSTNAME_RE.match(server_name) or is_ip(server_name)):
             self.err("tls_server_name", "is not a host name or IP address")
@@ -403,10 +410,7 @@ class Checker:
                 s
                 for s in sans
                 if not isinstance(s, str)
-                or not (
-                    (s.startswith("DNS:") and HOSTNAME_RE.match(s[4:]))
-                    or (s.startswith("IP:") and is_ip(s[3:]))
-                )
+                or not ((s.startswith("DNS:") and HOSTNAME_RE.match(s[4:])) or (s.startswith("IP:") and is_ip(s[3:])))
             ]
             if bad:
                 self.err("tls_san", f"holds {json.dumps(bad)}", "each item DNS:<name> or IP:<address>")
@@ -435,7 +439,9 @@ class Checker:
         if isinstance(env, dict):
             for key, value in env.items():
                 if not isinstance(key, str) or not ENV_NAME_RE.match(key):
-                    self.err("env", f"has the variable name {json.dumps(key)}", "letters, digits and _, not first a digit")
+                    self.err(
+                        "env", f"has the variable name {json.dumps(key)}", "letters, digits and _, not first a digit"
+                    )
                 elif not isinstance(value, (str, int, float)) or isinstance(value, bool):
                     self.err("env", f"has a non-scalar value for {key}", "quote it as a string")
                 elif CONTROL_RE.search(str(value)):

@@ -100,7 +100,9 @@ def check_directory(entry: dict, errors: list[str]) -> None:
     var, path = entry["var"], entry["path"]
     link = symlink_in(path)
     if link:
-        errors.append(f"{var}={json.dumps(path)}: {link} is a symlink; give the real path (the role never follows links)")
+        errors.append(
+            f"{var}={json.dumps(path)}: {link} is a symlink; give the real path (the role never follows links)"
+        )
         return
     try:
         st = os.lstat(path)
@@ -190,7 +192,9 @@ def main() -> None:
                 )
 
         if shutil.which("docker") and os.path.exists("/var/run/docker.sock"):
-            inspect = run("docker", "inspect", "--type", "container", "--format", "{{json .Config.Labels}}", p["container_name"])
+            inspect = run(
+                "docker", "inspect", "--type", "container", "--format", "{{json .Config.Labels}}", p["container_name"]
+            )
             if inspect.returncode == 0:
                 labels = json.loads(inspect.stdout.strip() or "null") or {}
                 key, _, value = p["container_label"].partition("=")

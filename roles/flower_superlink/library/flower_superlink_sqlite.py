@@ -61,7 +61,7 @@ sha256: {description: SHA-256 of that file., type: str, returned: success}
 size: {description: Size in bytes., type: int, returned: success}
 integrity: {description: Result of PRAGMA integrity_check ("ok" when sound)., type: str, returned: success}
 runs: {description: Number of rows in the run table (-1 when there is none)., type: int, returned: success}
-recovered: {description: The source had a hot journal or WAL and was recovered in a private copy., type: bool, returned: backup}
+recovered: {description: The source was recovered (hot journal or WAL) in a copy., type: bool, returned: backup}
 manifest: {description: The manifest written beside the backup., type: dict, returned: backup}
 """
 
@@ -108,7 +108,9 @@ def sha256_of(path: Path) -> str:
 
 
 def table_counts(con: sqlite3.Connection) -> dict[str, int]:
-    names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+    names = [
+        r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
+    ]
     return {name: con.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in names}
 
 
