@@ -307,3 +307,29 @@ def proc_status(host: Any, pid: int) -> dict[str, str]:
     """/proc/<pid>/status of a process on the target, as a dict."""
     text = host.file(f"/proc/{pid}/status").content_string
     return {k: v.strip() for k, v in (line.split(":", 1) for line in text.splitlines() if ":" in line)}
+
+
+# Everything outside the SuperLink's runtime that a playbook could change:
+# owners, modes, sizes and times of every file under these trees. Volatile
+# system state (journals, apt lists, systemd's own state, the nested engine's
+# storage, a separate filesystem) is left out.
+_FINGERPRINT = (
+    "find /etc /srv /opt /usr/local /var/lib /var/backups /var/cache /var/spool -xdev "
+    r"\( -path /var/lib/docker -o -path /var/lib/systemd -o -path /var/lib/apt -o -path /var/cache/apt "
+    r"-o -path /var/lib/dpkg -o -path /var/cache/ldconfig -o -path /var/lib/containerd \) -prune "
+    r"-o -printf '%p %U:%G %m %s %T@\n' 2>/dev/null | sort"
+)
+
+
+def host_files(host: Any) -> str:
+    """A listing of the host's files outside volatile state, to compare before/after."""
+    listing: str = host.check_output(_FINGERPRINT)
+    return listing
+
+
+def unchanged_files(before: str, after: str) -> str:
+    """'' when the listings match, else the lines that differ (for the failure message)."""
+    if before == after:
+        return ""
+    old, new = set(before.splitlines()), set(after.splitlines())
+    return "\n".join([f"- {line}" for line in sorted(old - new)] + [f"+ {line}" for line in sorted(new - old)])[:3000]

@@ -1,9 +1,17 @@
-"""Bad input fails deploy.yml with a message naming the problem, and changes nothing.
+"""Bad input fails every playbook with a message naming the problem, and changes nothing.
 
-Each case runs the real playbook against the deployed host with one bad
-setting. The play must fail, say which variable is wrong, and leave the host
-as it was: the same SuperLink container still running, the same unit file,
-the same database bytes.
+Each case runs a real playbook against the deployed host with one bad
+setting, typed the way an operator types it: `-e name=value` (a string) or
+`-e '{"name": ...}'` (JSON, for lists, maps and values with newlines). The
+play must fail, name the variable, and leave the host as it was: the same
+SuperLink container still running, the same unit file, the same database
+bytes, and no file outside the SuperLink's runtime created, chowned, chmodded
+or rewritten.
+
+Adding a case is one line in CASES (input the role refuses from the
+variables alone) or HOST_CASES (input that is only wrong because of what is
+on the host: symlinks, someone else's directory, unit or container, a
+tampered record or manifest, a full disk).
 """
 
 from __future__ import annotations
@@ -12,60 +20,302 @@ import json
 from typing import Any
 
 import pytest
-from conftest import Deployment, container_started, run_playbook, sha256
+from conftest import Deployment, container_started, host_files, run_playbook, sha256, unchanged_files
 
 testinfra_hosts = ["ansible://superlink"]
 
 UNIT = "/etc/systemd/system/flower-superlink.service"
+RECORD = "/etc/ansible/facts.d/flower_superlink.fact"
+BACKUPS = "/var/backups/flower-superlink"
+KEY = "ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQ="
+DIGEST = "sha256:" + "a" * 64
+CONFIRM = "flower_superlink_reset_confirm=true"
 
-# (case id, extra vars, text the failure must contain)
-CASES: list[tuple[str, dict[str, Any], str]] = [
-    ("relative-state-dir", {"flower_superlink_state_dir": "var/lib/flower"}, "flower_superlink_state_dir"),
-    ("root-as-state-dir", {"flower_superlink_state_dir": "/"}, "flower_superlink_state_dir"),
-    ("system-state-dir", {"flower_superlink_state_dir": "/etc"}, "not a system directory"),
-    ("unnormalised-state-dir", {"flower_superlink_state_dir": "/var/lib/../../etc"}, "normalised"),
-    ("database-outside-mount", {"flower_superlink_database_name": "../escape.db"}, "flower_superlink_database_name"),
-    ("version-not-x-y-z", {"flower_superlink_version": "latest"}, "flower_superlink_version"),
-    ("short-digest", {"flower_superlink_image_digest": "sha256:abc"}, "flower_superlink_image_digest"),
-    ("tag-with-spaces", {"flower_superlink_image_tag": "1.19 beta"}, "flower_superlink_image_tag"),
-    ("port-out-of-range", {"flower_superlink_fleet_port": 70000}, "flower_superlink_fleet_port"),
-    ("same-port-twice", {"flower_superlink_exec_port": 9092}, "must be distinct"),
-    ("port-not-a-number", {"flower_superlink_fleet_port": "fleet"}, "flower_superlink_fleet_port"),
-    ("unknown-image-source", {"flower_superlink_image_source": "ftp"}, "flower_superlink_image_source"),
+# (case id, playbook, extra vars: "name=value" strings or a JSON-able dict, text the failure must contain)
+Extra = str | dict[str, Any] | tuple[str, ...]
+CASES: list[tuple[str, str, Extra, str]] = [
+    # --- booleans: only true/false, yes/no, on/off, 1/0 ---------------------
+    ("bool-typo", "deploy.yml", "flower_superlink_insecure=flase", "flower_superlink_insecure"),
+    ("bool-empty", "deploy.yml", "flower_superlink_read_only=", "flower_superlink_read_only"),
+    ("bool-word", "deploy.yml", "flower_superlink_tls_generate=maybe", "flower_superlink_tls_generate"),
+    ("bool-number", "backup.yml", "flower_superlink_backup_fetch=2", "flower_superlink_backup_fetch"),
+    ("bool-confirm-sentence", "reset.yml", {"flower_superlink_reset_confirm": "yes please"}, "reset_confirm"),
+    # --- values that would reach the unit file or a docker argument ---------
+    ("name-adds-flag", "deploy.yml", {"flower_superlink_container_name": "fl --privileged"}, "container_name"),
+    ("name-trailing-newline", "deploy.yml", {"flower_superlink_service_name": "flower-superlink\n"}, "service_name"),
+    ("path-with-space", "deploy.yml", {"flower_superlink_state_dir": "/srv/flower state"}, "state_dir"),
+    ("path-specifier", "deploy.yml", "flower_superlink_state_dir=/srv/flower%h", "state_dir"),
+    ("path-dollar", "deploy.yml", "flower_superlink_state_dir=/srv/flower$HOME", "state_dir"),
+    ("path-quote", "deploy.yml", {"flower_superlink_state_dir": '/srv/fl"ower'}, "state_dir"),
+    ("path-volume-syntax", "deploy.yml", "flower_superlink_state_dir=/srv/flower:/etc", "state_dir"),
     (
-        "archive-without-file",
-        {"flower_superlink_image_source": "archive", "flower_superlink_image_archive": ""},
-        "flower_superlink_image_archive",
+        "path-newline",
+        "deploy.yml",
+        {"flower_superlink_config_dir": "/etc/flower-superlink\nExecStartPre=/bin/true"},
+        "config_dir",
     ),
+    ("address-with-port", "deploy.yml", "flower_superlink_fleet_bind_address=0.0.0.0:1234", "fleet_bind_address"),
+    ("address-name", "deploy.yml", "flower_superlink_exec_bind_address=localhost", "exec_bind_address"),
+    ("address-newline", "deploy.yml", {"flower_superlink_exec_bind_address": "127.0.0.1\n"}, "exec_bind_address"),
+    ("memory-adds-flag", "deploy.yml", {"flower_superlink_memory_limit": "1g --privileged"}, "memory_limit"),
+    ("memory-newline", "deploy.yml", {"flower_superlink_memory_limit": "1g\n"}, "memory_limit"),
+    ("memory-not-a-size", "deploy.yml", "flower_superlink_memory_limit=lots", "memory_limit"),
+    ("pids-adds-flag", "deploy.yml", {"flower_superlink_pids_limit": "512 --privileged"}, "pids_limit"),
+    ("env-name-space", "deploy.yml", {"flower_superlink_env": {"A B": "x"}}, "flower_superlink_env"),
+    ("env-value-newline", "deploy.yml", {"flower_superlink_env": {"T": "x\nExecStartPre=/bin/rm -rf /"}}, "env"),
+    ("extra-arg-managed", "deploy.yml", {"flower_superlink_extra_args": ["--database=/tmp/x.db"]}, "extra_args"),
+    ("extra-arg-two-in-one", "deploy.yml", {"flower_superlink_extra_args": ["--isolation process"]}, "extra_args"),
+    ("docker-privileged", "deploy.yml", {"flower_superlink_docker_run_extra_args": ["--privileged"]}, "docker_run"),
+    ("docker-volume", "deploy.yml", {"flower_superlink_docker_run_extra_args": ["--volume=/:/host"]}, "docker_run"),
+    ("docker-cap-add", "deploy.yml", {"flower_superlink_docker_run_extra_args": ["--cap-add=ALL"]}, "docker_run"),
+    ("version-newline", "deploy.yml", {"flower_superlink_version": "1.19.0\n"}, "flower_superlink_version"),
+    ("version-latest", "deploy.yml", "flower_superlink_version=latest", "flower_superlink_version"),
+    ("tag-adds-flag", "deploy.yml", {"flower_superlink_image_tag": "1.19.0 --privileged"}, "image_tag"),
+    ("repository-adds-flag", "deploy.yml", {"flower_superlink_image_repository": "flwr/superlink -v /:/h"}, "repo"),
+    ("digest-newline", "deploy.yml", {"flower_superlink_image_digest": DIGEST + "\n"}, "image_digest"),
+    ("digest-short", "deploy.yml", "flower_superlink_image_digest=sha256:abc", "image_digest"),
+    ("server-name-space", "deploy.yml", {"flower_superlink_tls_server_name": "super link"}, "tls_server_name"),
+    ("san-injection", "deploy.yml", {"flower_superlink_tls_san": ["DNS:a,IP:1.2.3.4"]}, "tls_san"),
+    ("key-two-lines", "deploy.yml", {"flower_superlink_supernode_public_keys": [KEY + "\nssh-rsa AAAA"]}, "keys"),
+    ("key-not-ecdsa", "deploy.yml", {"flower_superlink_supernode_public_keys": ["ssh-rsa AAAAB3NzaC1yc2E"]}, "ECDSA"),
     (
-        "tls-files-missing",
-        {
-            "flower_superlink_tls_generate": False,
-            "flower_superlink_tls_ca_cert": "/nonexistent/ca.crt",
-            "flower_superlink_tls_cert": "/nonexistent/server.pem",
-            "flower_superlink_tls_key": "/nonexistent/server.key",
-        },
-        "does not exist on the controller",
+        "allow-list-injection",
+        "deploy.yml",
+        {"flower_superlink_exec_allowed_sources": ["10.0.0.0/8; reboot"]},
+        "exec_all",
     ),
-    ("no-tls-and-not-insecure", {"flower_superlink_tls_generate": False}, "flower_superlink_tls_ca_cert"),
-    ("auth-without-tls", {"flower_superlink_insecure": True}, "needs TLS"),
-    ("auth-key-not-ecdsa", {"flower_superlink_supernode_public_keys": ["ssh-rsa AAAAB3NzaC1yc2E"]}, "ECDSA"),
+    ("allow-list-name", "deploy.yml", {"flower_superlink_fleet_allowed_sources": ["example.org"]}, "fleet_allowed"),
+    # --- paths ---------------------------------------------------------------
+    ("state-relative", "deploy.yml", "flower_superlink_state_dir=var/lib/flower", "state_dir"),
+    ("state-root", "deploy.yml", "flower_superlink_state_dir=/", "state_dir"),
+    ("state-etc", "deploy.yml", "flower_superlink_state_dir=/etc", "shared system directory"),
+    ("state-in-docker", "deploy.yml", "flower_superlink_state_dir=/var/lib/docker/volumes/x", "/var/lib/docker"),
+    ("state-in-tmp", "deploy.yml", "flower_superlink_state_dir=/tmp/flower", "/tmp"),
+    ("state-in-root-home", "deploy.yml", "flower_superlink_state_dir=/root/flower", "/root"),
+    ("state-in-usr", "deploy.yml", "flower_superlink_state_dir=/usr/local/flower", "/usr"),
+    ("state-unnormalised", "deploy.yml", "flower_superlink_state_dir=/var/lib/../../etc", "normalised"),
+    ("state-trailing-slash", "deploy.yml", "flower_superlink_state_dir=/var/lib/flower-superlink/", "normalised"),
+    ("config-in-ssh", "deploy.yml", "flower_superlink_config_dir=/etc/ssh/flower", "/etc/ssh"),
+    ("config-is-systemd", "deploy.yml", "flower_superlink_config_dir=/etc/systemd/system", "/etc/systemd"),
+    ("backup-in-state", "deploy.yml", "flower_superlink_backup_dir=/var/lib/flower-superlink/b", "distinct"),
+    ("config-is-state", "deploy.yml", "flower_superlink_config_dir=/var/lib/flower-superlink", "distinct"),
+    ("archive-dir-in-var-log", "deploy.yml", "flower_superlink_image_archive_dir=/var/log/flower", "/var/log"),
+    ("record-not-a-fact", "deploy.yml", "flower_superlink_record_path=/etc/ansible/facts.d/x.json", "record_path"),
+    ("record-in-tmp", "deploy.yml", "flower_superlink_record_path=/tmp/flower.fact", "record_path"),
+    ("database-escapes", "deploy.yml", "flower_superlink_database_name=../escape.db", "database_name"),
+    ("database-hidden", "deploy.yml", "flower_superlink_database_name=.state.db", "database_name"),
+    ("database-in-subdir", "deploy.yml", "flower_superlink_database_name=sub/state.db", "database_name"),
+    ("state-mode-world-writable", "deploy.yml", "flower_superlink_state_dir_mode=0777", "state_dir_mode"),
+    # --- names ---------------------------------------------------------------
+    ("service-template-unit", "deploy.yml", "flower_superlink_service_name=flower@x", "service_name"),
+    ("service-upper-case", "deploy.yml", "flower_superlink_service_name=Flower", "service_name"),
+    ("service-is-docker", "deploy.yml", "flower_superlink_service_name=docker", "already exists"),
+    ("service-is-journald", "deploy.yml", "flower_superlink_service_name=systemd-journald", "already exists"),
+    ("container-path", "deploy.yml", "flower_superlink_container_name=../flower", "container_name"),
+    # --- numbers -------------------------------------------------------------
+    ("keep-zero", "backup.yml", "flower_superlink_backup_keep=0", "backup_keep"),
+    ("keep-negative", "backup.yml", "flower_superlink_backup_keep=-1", "backup_keep"),
+    ("port-zero", "deploy.yml", "flower_superlink_fleet_port=0", "fleet_port"),
+    ("port-out-of-range", "deploy.yml", "flower_superlink_fleet_port=70000", "fleet_port"),
+    ("port-not-a-number", "deploy.yml", "flower_superlink_fleet_port=fleet", "fleet_port"),
+    ("same-port-twice", "deploy.yml", "flower_superlink_exec_port=9092", "distinct"),
     (
         "serverappio-on-exec-port",
-        {"flower_superlink_serverappio_publish": True, "flower_superlink_serverappio_port": 9093},
-        "flower_superlink_serverappio_port",
+        "deploy.yml",
+        ("flower_superlink_serverappio_publish=true", "flower_superlink_serverappio_port=9093"),
+        "serverappio_port",
+    ),
+    ("uid-root", "deploy.yml", "flower_superlink_uid=0", "flower_superlink_uid"),
+    ("stop-timeout-zero", "deploy.yml", "flower_superlink_stop_timeout=0", "stop_timeout"),
+    ("health-retries-zero", "deploy.yml", "flower_superlink_health_retries=0", "health_retries"),
+    # --- every entry point validates the same -------------------------------
+    ("backup-state-etc", "backup.yml", "flower_superlink_state_dir=/etc", "state_dir"),
+    ("reset-state-etc", "reset.yml", (CONFIRM, "flower_superlink_state_dir=/etc"), "state_dir"),
+    ("rollback-backup-dir-tmp", "rollback.yml", "flower_superlink_backup_dir=/tmp/b", "backup_dir"),
+    ("rollback-outside-backups", "rollback.yml", "flower_superlink_rollback_backup=/etc/shadow", "rollback_backup"),
+    (
+        "rollback-climbs-out",
+        "rollback.yml",
+        f"flower_superlink_rollback_backup={BACKUPS}/../../x.db",
+        "rollback_backup",
+    ),
+    # --- unknown and renamed variables ---------------------------------------
+    ("typo-in-name", "reset.yml", "flower_superlink_reset_confrim=true", "did you mean flower_superlink_reset_confirm"),
+    ("removed-variable", "deploy.yml", {"flower_superlink_forbidden_state_dirs": []}, "no longer used"),
+    # --- incomplete combinations ----------------------------------------------
+    (
+        "archive-without-file",
+        "deploy.yml",
+        ("flower_superlink_image_source=archive", "flower_superlink_image_archive="),
+        "image_archive",
+    ),
+    ("unknown-image-source", "deploy.yml", "flower_superlink_image_source=ftp", "image_source"),
+    ("no-tls-and-not-insecure", "deploy.yml", "flower_superlink_tls_generate=false", "flower_superlink_tls_ca_cert"),
+    ("auth-without-tls", "deploy.yml", "flower_superlink_insecure=true", "needs TLS"),
+]
+
+# (case id, shell set-up on the host, its clean-up, playbook, extra vars, text the failure must contain)
+HOST_CASES: list[tuple[str, str, str, str, Extra, str]] = [
+    (
+        "state-through-symlink",
+        "mkdir -p /srv/real && ln -s /srv/real /srv/flower-link",
+        "rm -rf /srv/flower-link /srv/real",
+        "deploy.yml",
+        "flower_superlink_state_dir=/srv/flower-link/state",
+        "is a symlink",
+    ),
+    (
+        "backup-through-symlink-to-etc",
+        "ln -s /etc /srv/etc-link",
+        "rm -f /srv/etc-link",
+        "backup.yml",
+        "flower_superlink_backup_dir=/srv/etc-link/flower-backups",
+        "is a symlink",
+    ),
+    (
+        "state-is-someone-elses",
+        "mkdir -p /srv/app-data && echo keep > /srv/app-data/data",
+        "rm -rf /srv/app-data",
+        "deploy.yml",
+        "flower_superlink_state_dir=/srv/app-data",
+        "belongs to something else",
+    ),
+    (
+        "config-is-someone-elses",
+        "mkdir -p /opt/other && chmod 0755 /opt/other && echo x > /opt/other/conf",
+        "rm -rf /opt/other",
+        "deploy.yml",
+        "flower_superlink_config_dir=/opt/other",
+        "belongs to something else",
+    ),
+    (
+        # -shm: SQLite in rollback-journal mode (Flower 1.19) ignores it, so the
+        # running SuperLink is unaffected; a planted -wal would break it by itself.
+        "journal-planted-as-symlink",
+        "ln -s /etc/shadow /var/lib/flower-superlink/state.db-shm",
+        "rm -f /var/lib/flower-superlink/state.db-shm",
+        "deploy.yml",
+        (),
+        "not a regular file",
+    ),
+    (
+        "unit-written-by-someone-else",
+        "printf '[Service]\\nExecStart=/bin/true\\n' > /etc/systemd/system/my-app.service",
+        "rm -f /etc/systemd/system/my-app.service",
+        "deploy.yml",
+        "flower_superlink_service_name=my-app",
+        "not written by this role",
+    ),
+    (
+        "container-of-someone-else",
+        "docker run -d --name other-app --entrypoint sleep flwr/superlink:1.19.0 600",
+        "docker rm --force other-app",
+        "deploy.yml",
+        "flower_superlink_container_name=other-app",
+        "not started by this role",
+    ),
+    (
+        "record-tampered",
+        f'cp -p {RECORD} /root/record.orig && python3 -c "import json,sys; r=json.load(open(sys.argv[1])); '
+        "r['current']['image_ref']='flwr/superlink:1.19.0 --privileged'; json.dump(r, open(sys.argv[1],'w'))\" "
+        f"{RECORD} && touch -r /root/record.orig {RECORD}",
+        f"cp -p /root/record.orig {RECORD} && rm /root/record.orig",
+        "deploy.yml",
+        (),
+        "deployment record",
+    ),
+    (
+        "manifest-tampered",
+        f"install -d -m 0700 {BACKUPS} && cp /var/lib/flower-superlink/state.db {BACKUPS}/state-evil-manual.db && "
+        f'printf \'{{"image_ref": "flwr/superlink:1.19.0\\\\n--privileged", "image_id": "x", "sha256": "%s"}}\' '
+        f"$(sha256sum {BACKUPS}/state-evil-manual.db | cut -c1-64) > {BACKUPS}/state-evil-manual.json",
+        f"rm -f {BACKUPS}/state-evil-manual.db {BACKUPS}/state-evil-manual.json",
+        "rollback.yml",
+        f"flower_superlink_rollback_backup={BACKUPS}/state-evil-manual.db",
+        "not trustworthy",
+    ),
+    (
+        "disk-too-full-for-the-backup",
+        f"install -d -m 0700 {BACKUPS} && mount -t tmpfs -o size=64k tmpfs {BACKUPS}",
+        f"umount {BACKUPS}",
+        "reset.yml",
+        CONFIRM,
+        "MiB free",
     ),
 ]
 
 
-@pytest.mark.parametrize(("extra", "message"), [(c[1], c[2]) for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_fails_and_changes_nothing(
-    request: pytest.FixtureRequest, host: Any, deployment: Deployment, extra: dict[str, Any], message: str
+def extra_args(extra: Extra) -> list[str]:
+    if isinstance(extra, dict):
+        return [json.dumps(extra)]
+    if isinstance(extra, str):
+        return [extra]
+    return list(extra)
+
+
+def snapshot(host: Any, deployment: Deployment) -> tuple[str, str, str]:
+    return container_started(host, deployment), sha256(host, deployment.database), sha256(host, UNIT)
+
+
+@pytest.fixture(scope="module")
+def untouched(host: Any, deployment: Deployment) -> tuple[tuple[str, str, str], str]:
+    """The host as deployed: what every refused play must leave exactly as it is."""
+    return snapshot(host, deployment), host_files(host)
+
+
+def refused(
+    request: pytest.FixtureRequest,
+    host: Any,
+    deployment: Deployment,
+    playbook: str,
+    extra: Extra,
+    message: str,
+    before: tuple[tuple[str, str, str], str],
 ) -> None:
-    before = (container_started(host, deployment), sha256(host, deployment.database), sha256(host, UNIT))
-    result = run_playbook(request, host, "deploy.yml", json.dumps(extra))
-    assert result.returncode != 0, "the play accepted bad input"
+    result = run_playbook(request, host, playbook, *extra_args(extra))
+    assert result.returncode != 0, "the play accepted bad input:\n" + result.stdout[-3000:]
     assert message in result.stdout, result.stdout[-3000:]
-    after = (container_started(host, deployment), sha256(host, deployment.database), sha256(host, UNIT))
-    assert after == before, "the host changed although the input was refused"
+    assert "Traceback" not in result.stdout + result.stderr
+    assert snapshot(host, deployment) == before[0], "the container, database or unit changed"
+    diff = unchanged_files(before[1], host_files(host))
+    assert not diff, "files outside the role changed although the input was refused:\n" + diff
     assert host.service(deployment.service).is_running
+
+
+@pytest.mark.parametrize(("playbook", "extra", "message"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_refused_and_changes_nothing(
+    request: pytest.FixtureRequest,
+    host: Any,
+    deployment: Deployment,
+    untouched: tuple[tuple[str, str, str], str],
+    playbook: str,
+    extra: Extra,
+    message: str,
+) -> None:
+    refused(request, host, deployment, playbook, extra, message, untouched)
+
+
+@pytest.mark.parametrize(
+    ("setup", "cleanup", "playbook", "extra", "message"), [c[1:] for c in HOST_CASES], ids=[c[0] for c in HOST_CASES]
+)
+def test_host_state_that_is_not_ours_is_refused_and_changes_nothing(
+    request: pytest.FixtureRequest,
+    host: Any,
+    deployment: Deployment,
+    setup: str,
+    cleanup: str,
+    playbook: str,
+    extra: Extra,
+    message: str,
+) -> None:
+    host.run_test(setup)
+    try:
+        before = snapshot(host, deployment), host_files(host)
+        shadow = host.file("/etc/shadow")
+        owner = (shadow.uid, shadow.gid, shadow.mode)
+        refused(request, host, deployment, playbook, extra, message, before)
+        assert (shadow.uid, shadow.gid, shadow.mode) == owner
+        if "other-app" in setup:
+            assert host.docker("other-app").is_running, "the role removed someone else's container"
+    finally:
+        host.run(cleanup)

@@ -212,10 +212,10 @@ def path_problem(path: Any) -> str:
         return "must be an absolute path"
     if not path.startswith("/"):
         return "must be an absolute path"
-    if not PATH_RE.match(path):
-        return "may only contain letters, digits and . _ @ + - between slashes (no spaces, quotes, %, $, :)"
     if posixpath.normpath(path) != path or "/./" in path + "/" or "/../" in path + "/":
         return f"must be normalised (no '.', '..', '//' or trailing '/'; did you mean {posixpath.normpath(path)}?)"
+    if not PATH_RE.match(path):
+        return "may only contain letters, digits and . _ @ + - between slashes (no spaces, quotes, %, $, :)"
     if path in FORBIDDEN_EXACT:
         return "is a shared system directory; give the role a directory of its own inside it"
     for tree in FORBIDDEN_TREES:
