@@ -220,8 +220,8 @@ def tcp_open(host: Any, port: int) -> bool:
 
 
 _SQLITE_QUERY = """
-import json, sqlite3, sys
-con = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+import json, sqlite3, sys, urllib.parse
+con = sqlite3.connect(f"file:{urllib.parse.quote(sys.argv[1])}?mode=ro", uri=True)
 print(json.dumps([list(row) for row in con.execute(sys.argv[2])]))
 """
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+import docker
 import testinfra
-from conftest import Deployment
+from conftest import Deployment, target_name
 
 testinfra_hosts = ["ansible://superlink"]
 
@@ -24,7 +25,12 @@ CONNECT = (
 
 
 def address(host: Any) -> str:
-    ip: str = host.check_output("hostname -I").split()[0]
+    """The target's address on the test network (not its nested engine's bridge)."""
+    client = docker.from_env()
+    try:
+        ip: str = client.containers.get(target_name(host)).attrs["NetworkSettings"]["IPAddress"]
+    finally:
+        client.close()
     return ip
 
 

@@ -122,6 +122,7 @@ def test_backup_is_consistent_checked_and_described(
     fetched = tmp_path / target_name(host) / Path(backup).name
     assert hashlib.sha256(fetched.read_bytes()).hexdigest() == meta["sha256"]
     assert (fetched.with_suffix(".json")).is_file()
+    assert fetched.stat().st_mode & 0o777 == 0o600
 
 
 def test_backup_retention_keeps_exactly_n(request: pytest.FixtureRequest, host: Any) -> None:
@@ -192,7 +193,11 @@ def test_interrupted_reset_loses_nothing_and_rerun_finishes(
     backed_up = any(as_stored(run) in stored_runs(host, b) for b in backups(host))
     assert db_intact or backed_up, "interrupted reset lost the run: no database holding it, no backup"
 
-    assert_ok(run_playbook(request, host, "reset.yml", CONFIRM))
+    # The killed play's lock is still there: the next play says so and waits for nobody.
+    stale = run_playbook(request, host, "reset.yml", CONFIRM, "flower_superlink_lock_wait=0")
+    assert stale.returncode != 0
+    assert "flower_superlink_lock_break=true" in stale.stdout
+    assert_ok(run_playbook(request, host, "reset.yml", CONFIRM, "flower_superlink_lock_break=true"))
     assert flwr.run_ids() == set()
     assert any(as_stored(run) in stored_runs(host, b) for b in backups(host))
 

@@ -1,0 +1,237 @@
+"""Faults during operator playbooks lose no data and never leave the SuperLink down.
+
+Runs after test_operations.py on the same host (1.19.0 deployed, runs and
+backups present). Every proof is the SuperLink's own data: the runs the real
+``flwr`` CLI lists, and the runs stored in each backup.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import (
+    ROOT,
+    Deployment,
+    Flwr,
+    as_stored,
+    playbook_command,
+    recap,
+    run_playbook,
+    sha256,
+    sqlite_query,
+    stored_runs,
+    target_name,
+    wait_for,
+)
+from test_operations import BACKUP_DIR, CONFIRM, assert_ok, backups, manifest, record, running_image
+
+LOCK = "/run/lock/flower-superlink.ansible-lock"
+UNIT = "/etc/systemd/system/flower-superlink.service"
+FAST_HEALTH = ("flower_superlink_health_retries=5", "flower_superlink_health_delay=1")
+
+
+def test_retention_never_removes_what_this_run_needs(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr
+) -> None:
+    flwr.submit_run()
+    rollback_point = record(host)["previous"]["backup"]
+    assert_ok(run_playbook(request, host, "backup.yml", "flower_superlink_backup_keep=1"))
+    manual = backups(host)[-1]
+    assert "manual" in manual
+    assert host.file(rollback_point).exists, "retention removed the recorded rollback point"
+    assert host.file(manual.removesuffix(".db") + ".json").exists
+
+    # A rollback with keep=1: the backup it restores, the one it takes and
+    # the rollback point recorded before it all survive.
+    result = run_playbook(
+        request, host, "rollback.yml", f"flower_superlink_rollback_backup={manual}", "flower_superlink_backup_keep=1"
+    )
+    assert_ok(result)
+    taken = record(host)["previous"]["backup"]
+    assert "pre-rollback" in taken
+    for needed in (manual, taken, rollback_point):
+        assert host.file(needed).exists, f"retention removed {needed}"
+    assert host.service(deployment.service).is_running
+
+
+@pytest.fixture
+def readonly_backups(host: Any) -> Any:
+    """The backup directory turns read-only: the backup fails after the unit stopped."""
+    host.run_test("mount --bind %s %s && mount -o remount,bind,ro %s", BACKUP_DIR, BACKUP_DIR, BACKUP_DIR)
+    yield
+    host.run_test("umount %s", BACKUP_DIR)
+
+
+def test_reset_that_fails_after_the_stop_starts_the_superlink_again(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr, readonly_backups: Any
+) -> None:
+    before = flwr.run_ids()
+    assert before
+    result = run_playbook(request, host, "reset.yml", CONFIRM)
+    assert result.returncode != 0
+    assert "pre-reset on" in result.stdout and "failed" in result.stdout
+    assert "runs again as before" in result.stdout, result.stdout[-3000:]
+    assert host.service(deployment.service).is_running
+    assert flwr.wait_run_ids() == before, "a failed reset lost runs"
+
+
+@pytest.fixture
+def broken_image(host: Any) -> Any:
+    """An image whose SuperLink exits at once: a rollback target that fails its health gate."""
+    host.run_test("docker create --name broken-src flwr/superlink:1.19.0")
+    host.run_test("docker commit --change 'ENTRYPOINT [\"/bin/false\"]' broken-src flower-test/broken:1")
+    host.run_test("docker rm broken-src")
+    yield host.check_output("docker image inspect --format '{{.Id}}' flower-test/broken:1")
+    host.run("docker rmi flower-test/broken:1")
+
+
+def test_rollback_whose_superlink_fails_puts_database_and_unit_back(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr, broken_image: str
+) -> None:
+    assert_ok(run_playbook(request, host, "backup.yml"))
+    good = backups(host)[-1]
+    # A backup of this state that names the broken image, with a valid manifest.
+    target = f"{BACKUP_DIR}/state-20000101T000000.000000Z-manual.db"
+    meta = {**manifest(host, good), "image_ref": "flower-test/broken:1", "image_id": broken_image, "backup": target}
+    host.run_test("cp -p %s %s", good, target)
+    host.run_test("printf '%%s' %s > %s", json.dumps(meta), target.removesuffix(".db") + ".json")
+
+    flwr.stop_running()
+    before = (flwr.run_ids(), sha256(host, UNIT), running_image(host, deployment), record(host))
+    result = run_playbook(request, host, "rollback.yml", f"flower_superlink_rollback_backup={target}", *FAST_HEALTH)
+    assert result.returncode != 0
+    assert "did not become healthy" in result.stdout
+    assert "runs again as before with the database from" in result.stdout, result.stdout[-3000:]
+    assert host.service(deployment.service).is_running
+    after = (flwr.wait_run_ids(), sha256(host, UNIT), running_image(host, deployment), record(host))
+    assert after == before
+
+
+def make_hot_journal(host: Any, database: str, uid: int) -> None:
+    """As the SuperLink's user: start writing a transaction, then die mid-write."""
+    script = (
+        "import os, signal, sqlite3, sys; con = sqlite3.connect(sys.argv[1], isolation_level=None); "
+        "con.execute('PRAGMA cache_size=1'); con.execute('BEGIN'); "
+        "[con.execute('CREATE TABLE hot_%d (x)' % i) for i in range(200)]; os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    host.run(f'setpriv --reuid={uid} --regid={uid} --clear-groups python3 -c "{script}" {database}')
+    assert host.file(database + "-journal").exists, "no hot journal was left behind"
+
+
+def test_hot_journal_can_be_backed_up_reset_and_rolled_back(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr
+) -> None:
+    runs = flwr.run_ids()
+    host.run_test("systemctl stop %s", deployment.service)
+    make_hot_journal(host, deployment.database, deployment.uid)
+
+    result = run_playbook(request, host, "backup.yml")
+    assert_ok(result)
+    assert "recovered from a hot journal" in result.stdout
+    backup = backups(host)[-1]
+    assert {as_stored(r) for r in runs} == stored_runs(host, backup)
+    assert not sqlite_query(host, backup, "SELECT name FROM sqlite_master WHERE name LIKE 'hot_%'")
+
+    reset = run_playbook(request, host, "reset.yml", CONFIRM)
+    assert_ok(reset)
+    assert flwr.run_ids() == set()
+    pre_reset = backups(host)[-1]
+    assert "pre-reset" in pre_reset
+    assert_ok(run_playbook(request, host, "rollback.yml", f"flower_superlink_rollback_backup={pre_reset}"))
+    assert flwr.run_ids() == runs
+
+
+def test_two_playbooks_never_interleave(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr
+) -> None:
+    cmd, env = playbook_command(request, host, "reset.yml", CONFIRM)
+    reset = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: host.file(LOCK).exists, 120, "the reset to take the lock", interval=0.2)
+        # A second playbook that will not wait: refused, nothing done.
+        refused = run_playbook(request, host, "rollback.yml", "flower_superlink_lock_wait=0")
+        assert refused.returncode != 0
+        assert "Another playbook is working on this SuperLink" in refused.stdout
+        assert "Reset the SuperLink state" in refused.stdout  # who holds it
+        assert recap(refused, host)["changed"] == 0
+        # One that waits runs after the reset, on its result.
+        waited = run_playbook(request, host, "backup.yml", "flower_superlink_lock_wait=300")
+    finally:
+        out, _ = reset.communicate(timeout=600)
+    assert reset.returncode == 0, out[-3000:]
+    assert_ok(waited)
+    assert stored_runs(host, backups(host)[-1]) == set(), "the waiting backup ran before the reset finished"
+    assert not host.file(LOCK).exists
+
+
+MODULE_PLAY = """
+- hosts: {host}
+  gather_facts: false
+  tasks:
+    - flower_superlink_sqlite: {args}
+      register: result
+      ignore_errors: true
+    - ansible.builtin.copy:
+        content: "{{{{ result | to_json }}}}"
+        dest: {out}
+        mode: "0600"
+      delegate_to: localhost
+"""
+
+
+def run_module(request: pytest.FixtureRequest, host: Any, tmp_path: Path, args: dict[str, Any]) -> dict[str, Any]:
+    """The backup module on the host, as the role runs it, with its JSON result."""
+    play = tmp_path / "module.yml"
+    out = tmp_path / "result.json"
+    out.unlink(missing_ok=True)
+    play.write_text(MODULE_PLAY.format(host=target_name(host), args=json.dumps(args), out=out))
+    inventory = request.config.getoption("ansible_inventory")
+    cmd, env = playbook_command(request, host, "backup.yml", inventory=inventory)
+    cmd[1] = str(play)
+    env["ANSIBLE_LIBRARY"] = str(ROOT / "roles" / "flower_superlink" / "library")
+    printed = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert "Traceback" not in printed.stdout + printed.stderr
+    result: dict[str, Any] = json.loads(out.read_text())
+    return result
+
+
+def test_backup_module_handles_any_path_wal_and_corruption(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, tmp_path: Path
+) -> None:
+    weird = "/root/we?ird #%dir"
+    host.run_test("rm -rf %s && mkdir -p %s", weird, weird)
+    source = backups(host)[-1]
+    expect = stored_runs(host, source)
+
+    # WAL (Flower 1.23+): rows only in an uncheckpointed -wal file.
+    db = f"{weird}/state.db"
+    host.run_test("cp %s %s", source, db)
+    wal = (
+        "import os, signal, sqlite3, sys; con = sqlite3.connect(sys.argv[1], isolation_level=None); "
+        "con.execute('PRAGMA journal_mode=WAL'); con.execute('PRAGMA wal_autocheckpoint=0'); "
+        "con.execute('CREATE TABLE only_in_wal (x)'); os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    host.run(f'python3 -c "{wal}" "{db}"')
+    assert host.file(db + "-wal").exists
+    ok = run_module(request, host, tmp_path, {"action": "backup", "src": db, "dest": f"{weird}/copy.db"})
+    assert not ok.get("failed"), ok
+    assert ok["integrity"] == "ok"
+    assert ok["manifest"]["tables"]["only_in_wal"] == 0
+    assert stored_runs(host, f"{weird}/copy.db") == expect
+    assert sqlite_query(host, f"{weird}/copy.db", "PRAGMA journal_mode") == [["delete"]]
+    assert host.file(f"{weird}/copy.json").exists
+    assert not host.file(f"{weird}/copy.db-wal").exists
+
+    # A corrupted database: a message, not a traceback, and no backup at all.
+    bad = f"{weird}/bad.db"
+    host.run_test("cp %s %s && dd if=/dev/urandom of=%s bs=1024 seek=2 count=4 conv=notrunc", source, bad, bad)
+    failed = run_module(request, host, tmp_path, {"action": "backup", "src": bad, "dest": f"{weird}/bad-copy.db"})
+    assert failed.get("failed"), failed
+    assert failed["msg"]
+    leftovers = host.run("ls -a %s", weird).stdout.split()
+    assert not [name for name in leftovers if name.startswith("bad-copy")], leftovers
+    host.run_test("rm -rf %s", weird)
