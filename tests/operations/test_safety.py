@@ -148,7 +148,9 @@ def test_hot_journal_can_be_backed_up_reset_and_rolled_back(
 def test_two_playbooks_never_interleave(
     request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr
 ) -> None:
-    cmd, env = playbook_command(request, host, "reset.yml", CONFIRM)
+    # A long settle keeps the reset holding the lock well past the moment the
+    # second playbook reaches it, however loaded the machine is.
+    cmd, env = playbook_command(request, host, "reset.yml", CONFIRM, "flower_superlink_health_settle_seconds=20")
     reset = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     try:
         wait_for(lambda: host.file(LOCK).exists, 120, "the reset to take the lock", interval=0.2)
