@@ -63,15 +63,21 @@ def quiet_database(host: Any, deployment: Deployment, flwr: Flwr) -> str:
     comparison needs a database nobody writes to.
     """
     flwr.stop_running()
-    previous = {"sha": ""}
+    # A stopped run writes its final status when its ServerApp process has
+    # ended, which takes longer on a loaded machine: wait for that first.
+    wait_for(
+        lambda: all(run["status"].startswith("finished") for run in flwr.runs()),
+        120,
+        "every run to reach a finished status",
+        interval=2,
+    )
+    samples: list[str] = []
 
     def stable() -> str | None:
-        now = sha256(host, deployment.database)
-        same = now == previous["sha"]
-        previous["sha"] = now
-        return now if same else None
+        samples.append(sha256(host, deployment.database))
+        return samples[-1] if len(samples) >= 3 and len(set(samples[-3:])) == 1 else None
 
-    return wait_for(stable, 60, "the database to stop changing", interval=4)
+    return wait_for(stable, 90, "the database to stop changing", interval=4)
 
 
 def running_image(host: Any, deployment: Deployment) -> str:
