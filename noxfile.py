@@ -15,7 +15,6 @@ import hashlib
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import nox
@@ -78,46 +77,16 @@ def images(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def molecule(session: nox.Session) -> None:
-    """Every Molecule scenario, each from create to destroy, side by side.
+    """Every Molecule scenario, each from create to destroy.
 
     Extra arguments select scenarios: `nox -s molecule -- default`.
     """
     env = toolchain(session)
     build_images(session, env)
-    scenarios = session.posargs or SCENARIOS
-    if len(scenarios) == 1:
-        session.run(tool("molecule"), "test", "-s", scenarios[0], env=env, external=True)
-        return
-    # Scenarios share nothing (own hosts, own Molecule state) and spend most
-    # of their time waiting on round trips into their hosts: run them side by
-    # side, each logging to its own file, and show each log as it finishes.
-    logs = ROOT / ".cache" / "molecule-logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    running = {}
-    for scenario in scenarios:
-        log = (logs / f"{scenario}.log").open("w")
-        cmd = [tool("molecule"), "test", "-s", scenario]
-        running[scenario] = (
-            subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT),
-            log,
-            time.monotonic(),
-        )
-        session.log(f"molecule test -s {scenario} started (log: {log.name})")
-    failed = []
-    while running:
-        time.sleep(5)
-        for scenario, (proc, log, started) in list(running.items()):
-            if proc.poll() is None:
-                continue
-            log.close()
-            del running[scenario]
-            print(Path(log.name).read_text(), flush=True)
-            verdict = "passed" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
-            session.log(f"scenario {scenario} {verdict} in {time.monotonic() - started:.0f} s")
-            if proc.returncode:
-                failed.append(scenario)
-    if failed:
-        session.error(f"failed scenarios: {', '.join(failed)}")
+    # One after another: side by side took 24 instead of ~34 minutes cold, but
+    # the load made a timing-sensitive operations test flaky (issue 11).
+    for scenario in session.posargs or SCENARIOS:
+        session.run(tool("molecule"), "test", "-s", scenario, env=env, external=True)
 
 
 @nox.session(venv_backend="none")
