@@ -64,6 +64,7 @@ CASES: list[tuple[str, str, Extra, str]] = [
     ("env-name-space", "deploy.yml", {"flower_superlink_env": {"A B": "x"}}, "flower_superlink_env"),
     ("env-value-newline", "deploy.yml", {"flower_superlink_env": {"T": "x\nExecStartPre=/bin/rm -rf /"}}, "env"),
     ("extra-arg-managed", "deploy.yml", {"flower_superlink_extra_args": ["--database=/tmp/x.db"]}, "extra_args"),
+    ("extra-arg-trailing-newline", "deploy.yml", {"flower_superlink_extra_args": ["--isolation\n"]}, "extra_args"),
     ("extra-arg-two-in-one", "deploy.yml", {"flower_superlink_extra_args": ["--isolation process"]}, "extra_args"),
     ("docker-privileged", "deploy.yml", {"flower_superlink_docker_run_extra_args": ["--privileged"]}, "docker_run"),
     ("docker-volume", "deploy.yml", {"flower_superlink_docker_run_extra_args": ["--volume=/:/host"]}, "docker_run"),
