@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import subprocess
 import tarfile
 import time
@@ -32,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "flower_superlink_container_name": "flower-superlink",
     "flower_superlink_image_repository": "flwr/superlink",
     "flower_superlink_version": "1.19.0",
-    "flower_superlink_exec_port": 9093,
+    "flower_superlink_control_port": 9093,
     "flower_superlink_fleet_port": 9092,
     "flower_superlink_uid": 49999,
     "flower_superlink_gid": 49999,
@@ -52,7 +53,8 @@ class Deployment:
     service: str
     container: str
     image: str
-    exec_port: int
+    version: str
+    control_port: int
     fleet_port: int
     uid: int
     gid: int
@@ -102,7 +104,7 @@ def deployment(host: Any) -> Deployment:
         service=variables["flower_superlink_service_name"],
         container=variables["flower_superlink_container_name"],
         image=f"{variables['flower_superlink_image_repository']}:{tag}",
-        exec_port=int(variables["flower_superlink_exec_port"]),
+        control_port=int(variables["flower_superlink_control_port"]),
         fleet_port=int(variables["flower_superlink_fleet_port"]),
         uid=int(variables["flower_superlink_uid"]),
         gid=int(variables["flower_superlink_gid"]),
@@ -130,30 +132,60 @@ def docker_client() -> Iterator[docker.DockerClient]:
     client.close()
 
 
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in version.split(".")[:3])
+
+
 class Flwr:
     """The real ``flwr`` CLI, run on the target from the deployed image.
 
     It runs in a throwaway container on the target's network, as an operator's
-    CLI would, and talks to the SuperLink's published Exec API. Its exit code
-    means nothing (it exits 0 on failure), so every call parses the JSON
-    answer and checks ``success``.
+    CLI would, and talks to the SuperLink's published Control (Exec) API. Its
+    exit code means nothing (it exits 0 on failure), so every call parses the
+    JSON answer and checks ``success``.
+
+    Two generations of the CLI: up to Flower 1.25 a federation in the app's
+    pyproject.toml names the SuperLink (`flwr ls . FEDERATION`); from 1.26 a
+    connection in ~/.flwr/config.toml does (`flwr ls CONNECTION`), and the CLI
+    rewrites an app's pyproject.toml that still has federations, so it gets
+    a throwaway copy of the app.
     """
 
-    def __init__(self, host: Any, deployment: Deployment) -> None:
+    def __init__(self, host: Any, deployment: Deployment, version: str | None = None) -> None:
         self.host = host
         self.deployment = deployment
+        self.version = version or deployment.version
+
+    def at(self, version: str) -> Flwr:
+        """The CLI of another release (after an upgrade or rollback)."""
+        return Flwr(self.host, self.deployment, version)
+
+    @property
+    def image(self) -> str:
+        return f"{self.deployment.image.rsplit(':', 1)[0]}:{self.version}"
 
     def call(self, *args: str) -> dict[str, Any]:
         d = self.deployment
         # Over TLS the CLI verifies the SuperLink against the deployed CA.
         tls = f"--volume {d.ca_cert}:/app/tls/ca.crt:ro " if d.tls else ""
-        federation = "superlink-tls" if d.tls else "superlink"
-        cmd = (
-            f"docker run --rm --network host --pull never {tls}"
-            f"--volume {TARGET_APP_DIR}:/app/flower-app:ro --workdir /app/flower-app "
-            f"--entrypoint flwr {d.image} {' '.join(args)} . {federation} "
-            f"--federation-config 'address=\"127.0.0.1:{d.exec_port}\"' --format json"
-        )
+        name = "superlink-tls" if d.tls else "superlink"
+        address = f"127.0.0.1:{d.control_port}"
+        mounts = f"--network host --pull never {tls}--volume {TARGET_APP_DIR}:/app/flower-app:ro"
+        if version_tuple(self.version) < (1, 26):
+            cmd = (
+                f"docker run --rm {mounts} --workdir /app/flower-app "
+                f"--entrypoint flwr {self.image} {' '.join(args)} . {name} "
+                f"--federation-config 'address=\"{address}\"' --format json"
+            )
+        else:
+            security = 'root-certificates = "/app/tls/ca.crt"' if d.tls else "insecure = true"
+            config = f'[superlink]\ndefault = "{name}"\n\n[superlink.{name}]\naddress = "{address}"\n{security}\n'
+            app = ". " if args[0] == "run" else ""
+            script = (
+                f"mkdir -p ~/.flwr && printf %s {shlex.quote(config)} > ~/.flwr/config.toml && "
+                f"cp -r /app/flower-app /tmp/app && cd /tmp/app && exec flwr {' '.join(args)} {app}{name} --format json"
+            )
+            cmd = f"docker run --rm {mounts} --entrypoint sh {self.image} -c {shlex.quote(script)}"
         res = self.host.run(cmd)
         try:
             answer: dict[str, Any] = json.loads(res.stdout)

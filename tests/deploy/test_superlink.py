@@ -83,7 +83,7 @@ def test_no_database_inside_the_container_layer(host: Any, deployment: Deploymen
 
 def test_fleet_and_exec_ports_are_published(host: Any, deployment: Deployment) -> None:
     assert tcp_open(host, deployment.fleet_port)
-    assert tcp_open(host, deployment.exec_port)
+    assert tcp_open(host, deployment.control_port)
 
 
 def test_serverappio_port_is_not_published(host: Any, container: dict[str, Any]) -> None:

@@ -55,8 +55,8 @@ CASES: list[tuple[str, str, Extra, str]] = [
         "config_dir",
     ),
     ("address-with-port", "deploy.yml", "flower_superlink_fleet_bind_address=0.0.0.0:1234", "fleet_bind_address"),
-    ("address-name", "deploy.yml", "flower_superlink_exec_bind_address=localhost", "exec_bind_address"),
-    ("address-newline", "deploy.yml", {"flower_superlink_exec_bind_address": "127.0.0.1\n"}, "exec_bind_address"),
+    ("address-name", "deploy.yml", "flower_superlink_control_bind_address=localhost", "exec_bind_address"),
+    ("address-newline", "deploy.yml", {"flower_superlink_control_bind_address": "127.0.0.1\n"}, "exec_bind_address"),
     ("memory-adds-flag", "deploy.yml", {"flower_superlink_memory_limit": "1g --privileged"}, "memory_limit"),
     ("memory-newline", "deploy.yml", {"flower_superlink_memory_limit": "1g\n"}, "memory_limit"),
     ("memory-not-a-size", "deploy.yml", "flower_superlink_memory_limit=lots", "memory_limit"),
@@ -82,7 +82,7 @@ CASES: list[tuple[str, str, Extra, str]] = [
     (
         "allow-list-injection",
         "deploy.yml",
-        {"flower_superlink_exec_allowed_sources": ["10.0.0.0/8; reboot"]},
+        {"flower_superlink_control_allowed_sources": ["10.0.0.0/8; reboot"]},
         "exec_all",
     ),
     ("allow-list-name", "deploy.yml", {"flower_superlink_fleet_allowed_sources": ["example.org"]}, "fleet_allowed"),
@@ -119,7 +119,7 @@ CASES: list[tuple[str, str, Extra, str]] = [
     ("port-zero", "deploy.yml", "flower_superlink_fleet_port=0", "fleet_port"),
     ("port-out-of-range", "deploy.yml", "flower_superlink_fleet_port=70000", "fleet_port"),
     ("port-not-a-number", "deploy.yml", "flower_superlink_fleet_port=fleet", "fleet_port"),
-    ("same-port-twice", "deploy.yml", "flower_superlink_exec_port=9092", "distinct"),
+    ("same-port-twice", "deploy.yml", "flower_superlink_control_port=9092", "distinct"),
     (
         "serverappio-on-exec-port",
         "deploy.yml",

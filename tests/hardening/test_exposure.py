@@ -1,6 +1,6 @@
 """The Exec API's source allow-list holds where Docker-published ports are filtered.
 
-flower_superlink_exec_allowed_sources names only the fresh test host. The
+flower_superlink_control_allowed_sources names only the fresh test host. The
 rule lives in Docker's DOCKER-USER chain (published ports are DNAT-ed and
 forwarded; INPUT never sees them), so: the fresh host connects, this machine
 (also on the test network, outside the list) does not, and the Fleet port,
@@ -49,8 +49,8 @@ def reaches_from(other: Any, ip: str, port: int) -> bool:
 def test_exec_api_is_reachable_only_from_the_allow_list(host: Any, deployment: Deployment) -> None:
     ip = address(host)
     fresh = testinfra.get_host(f"docker://{FRESH}")
-    assert reaches_from(fresh, ip, deployment.exec_port), "a source on the allow-list cannot connect"
-    assert not reaches_from_here(ip, deployment.exec_port), "a source outside the allow-list connected"
+    assert reaches_from(fresh, ip, deployment.control_port), "a source on the allow-list cannot connect"
+    assert not reaches_from_here(ip, deployment.control_port), "a source outside the allow-list connected"
     # No list on Fleet: both reach it, so the filter is specific to the Exec port.
     assert reaches_from(fresh, ip, deployment.fleet_port)
     assert reaches_from_here(ip, deployment.fleet_port)
@@ -61,7 +61,7 @@ def test_the_filter_is_in_docker_user_and_survives_a_restart(host: Any, deployme
     host.run_test("iptables -w -C DOCKER-USER -j %s", chain)
     host.run_test("systemctl restart %s", deployment.service)
     rules = host.check_output("iptables -w -S %s", chain)
-    assert f"--ctorigdstport {deployment.exec_port}" in rules
+    assert f"--ctorigdstport {deployment.control_port}" in rules
     assert "-j DROP" in rules
     assert host.check_output("iptables -w -S DOCKER-USER").count(f"-j {chain}") == 1
-    assert not reaches_from_here(address(host), deployment.exec_port)
+    assert not reaches_from_here(address(host), deployment.control_port)

@@ -46,7 +46,7 @@ def test_resource_limits(container: dict[str, Any]) -> None:
 def test_only_fleet_and_exec_are_published(container: dict[str, Any], host: Any, deployment: Deployment) -> None:
     assert set(container["HostConfig"]["PortBindings"]) == {"9092/tcp", "9093/tcp"}
     assert tcp_open(host, deployment.fleet_port)
-    assert tcp_open(host, deployment.exec_port)
+    assert tcp_open(host, deployment.control_port)
     assert not tcp_open(host, 9091)
 
 

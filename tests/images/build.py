@@ -219,8 +219,10 @@ def superlink_archive(version: str) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", nargs="*", default=sorted(HOST_SUITES), choices=sorted(HOST_SUITES))
-    # 1.19.0 is what the role deploys; 1.20.0 is the upgrade the rollback tests undo.
-    parser.add_argument("--flwr-versions", nargs="*", default=["1.19.0", "1.20.0"])
+    # The tested releases (roles/flower_superlink/vars/main.yml): 1.19.0 is the
+    # role's default, 1.20.0 shares its schema, 1.25.0 is the last release
+    # before Alembic, 1.42.0 the current one.
+    parser.add_argument("--flwr-versions", nargs="*", default=["1.19.0", "1.20.0", "1.25.0", "1.42.0"])
     opts = parser.parse_args()
     # debootstrap is network-bound, so the independent builds overlap well.
     # The SuperLink versions share one base root filesystem: built in turn.

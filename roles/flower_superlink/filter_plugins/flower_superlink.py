@@ -143,6 +143,14 @@ SUPERLINK_MANAGED = {
     "--serverappio-api-address",
     "--control-api-address",
 }
+# Variables named after the Exec API (renamed Control API in Flower 1.21).
+# The old name still works for one release, with a warning; setting both is
+# an error. validate.yml warns, defaults/main.yml reads the old name.
+DEPRECATED: dict[str, str] = {
+    "flower_superlink_exec_port": "flower_superlink_control_port",
+    "flower_superlink_exec_bind_address": "flower_superlink_control_bind_address",
+    "flower_superlink_exec_allowed_sources": "flower_superlink_control_allowed_sources",
+}
 BACKUP_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,200}\.db\Z")
 SECRET = "<hidden>"
 
@@ -246,6 +254,8 @@ class Checker:
 
     def names(self) -> None:
         for name in sorted(self.config):
+            if name in DEPRECATED:
+                continue
             if name in RENAMED:
                 self.errors.append(f"{name} is no longer used: {RENAMED[name]}. Remove or rename it.")
             elif name not in self.spec:
@@ -353,6 +363,17 @@ class Checker:
             value = self.v(name)
             if isinstance(value, str) and not regex.match(value):
                 self.err(name, "is not valid", fix)
+        version = self.v("version")
+        if isinstance(version, str) and VERSION_RE.match(version) and not self.as_flag("allow_untested_version"):
+            table = releases()
+            if not table["oldest"] <= Version(version) <= table["newest"]:
+                self.err(
+                    "version",
+                    f"is outside the releases this role knows ({table['oldest']} to {table['newest']}; "
+                    f"tested: {', '.join(table['tested'])})",
+                    "pick one of those, or set flower_superlink_allow_untested_version=true to try it "
+                    "(the health gate still decides, and a failed upgrade is rolled back)",
+                )
         digest = self.v("image_digest")
         if isinstance(digest, str) and digest and not DIGEST_RE.match(digest):
             self.err("image_digest", "must be empty or sha256:<64 lowercase hex digits>")
@@ -374,7 +395,7 @@ class Checker:
 
     def network(self) -> None:
         ports = {}
-        for name in ("fleet_port", "exec_port") + (
+        for name in ("fleet_port", "control_port") + (
             ("serverappio_port",) if self.as_flag("serverappio_publish") else ()
         ):
             port = self.int_in(name, 1, 65535)
@@ -385,10 +406,10 @@ class Checker:
             if port in seen:
                 self.err(name, f"and {PREFIX}{seen[port]} must be distinct ports in 1-65535")
             seen[port] = name
-        for name in ("fleet_bind_address", "exec_bind_address", "serverappio_bind_address"):
+        for name in ("fleet_bind_address", "control_bind_address", "serverappio_bind_address"):
             if not is_ip(self.v(name)):
                 self.err(name, "must be an IP address", "such as 10.0.0.5, 127.0.0.1 or 0.0.0.0; not a name")
-        for name in ("fleet_allowed_sources", "exec_allowed_sources"):
+        for name in ("fleet_allowed_sources", "control_allowed_sources"):
             sources = self.v(name)
             if isinstance(sources, list):
                 bad = [s for s in sources if not is_network(s) or ipaddress.ip_network(s, strict=False).version != 4]
@@ -422,6 +443,14 @@ class Checker:
                     "supernode_public_keys",
                     f"holds {len(bad)} item(s) that are not one OpenSSH ECDSA public key each",
                     '"ecdsa-sha2-nistp384 AAAA... comment", comment without spaces or commas',
+                )
+            version = self.v("version")
+            if isinstance(version, str) and VERSION_RE.match(version) and release_facts(version)["auth"] != "csv":
+                self.err(
+                    "supernode_public_keys",
+                    f"cannot be applied to Flower {version} yet: from 1.23 SuperNodes are registered with "
+                    "`flwr supernode register` (--enable-supernode-auth), which this role does not do yet",
+                    "keep the keys on Flower 1.19-1.22, or remove them (SuperNodes then connect unauthenticated)",
                 )
             if insecure:
                 self.err(
@@ -495,10 +524,71 @@ class Checker:
                 )
 
 
+class Version(tuple):  # type: ignore[type-arg]
+    """X.Y.Z as a comparable tuple; anything after the third number is ignored."""
+
+    def __new__(cls, text: str) -> Version:
+        return super().__new__(cls, (int(p) for p in re.findall(r"[0-9]+", str(text))[:3]))
+
+    def __str__(self) -> str:
+        return ".".join(str(p) for p in self)
+
+
+_RELEASES: dict[str, Any] = {}
+
+
+def releases() -> dict[str, Any]:
+    """vars/flower_releases.yml, with versions parsed."""
+    if not _RELEASES:
+        data = yaml.safe_load((ROLE / "vars" / "flower_releases.yml").read_text())
+        _RELEASES.update(
+            tested=data["tested"],
+            oldest=Version(data["oldest"]),
+            newest=Version(data["newest"]),
+            rows=sorted(data["releases"], key=lambda row: Version(row["since"])),
+        )
+    return _RELEASES
+
+
+def release_facts(version: str) -> dict[str, Any]:
+    """Everything the role knows about one Flower release (rows merged in order)."""
+    facts: dict[str, Any] = {}
+    wanted = Version(version)
+    for row in releases()["rows"]:
+        if Version(row["since"]) <= wanted:
+            facts.update(row)
+    facts["version"] = str(version)
+    facts["tested"] = str(version) in releases()["tested"]
+    return facts
+
+
+def upgrade_step(old_version: str, new_version: str) -> dict[str, Any]:
+    """What moving a database written by ``old_version`` to ``new_version`` means.
+
+    kind: none (same release), same-schema, migrates (the new release upgrades
+    it at start), cliff (the new release cannot use it: fresh state or stay),
+    downgrade (an older release cannot open what a newer one wrote).
+    """
+    old, new = release_facts(old_version), release_facts(new_version)
+    if Version(old_version) == Version(new_version):
+        kind = "none"
+    elif Version(new_version) > Version(old_version):
+        if old["schema"] == new["schema"]:
+            kind = "same-schema"
+        elif old["schema"] in new["opens_schemas"]:
+            kind = "migrates"
+        else:
+            kind = "cliff"
+    else:
+        kind = "same-schema" if old["schema"] == new["schema"] and old["older_can_reopen"] else "downgrade"
+    return {"kind": kind, "from": old, "to": new}
+
+
 def config_errors(config: dict[str, Any]) -> list[str]:
     """Every problem with the role's variables, as messages; [] when valid."""
     checker = Checker({k: v for k, v in config.items() if k.startswith(PREFIX)})
     checker.names()
+    checker.errors.extend(deprecations(checker.config)["errors"])
     checker.types()
     if checker.errors:
         # Rules below assume the types are right.
@@ -539,6 +629,22 @@ def deployment_errors(entry: Any, what: str, backup_dir: str = "") -> list[str]:
     return errors
 
 
+def deprecations(config: dict[str, Any]) -> dict[str, list[str]]:
+    """Old variable names in use: warnings, and errors when the new name disagrees."""
+    warnings, errors = [], []
+    for old, new in DEPRECATED.items():
+        if old not in config:
+            continue
+        if new in config and str(config[new]) != str(config[old]):
+            errors.append(
+                f"{old}={json.dumps(config[old])} and {new}={json.dumps(config[new])} are both set: "
+                f"{old} is the old name of {new}; keep only {new}"
+            )
+        else:
+            warnings.append(f"{old} is deprecated (the Exec API is the Control API since Flower 1.21): rename it {new}")
+    return {"warnings": warnings, "errors": errors}
+
+
 def to_bool(value: Any) -> bool:
     """A validated boolean value as a real boolean (no deprecated coercion)."""
     result = as_bool(value)
@@ -566,4 +672,7 @@ class FilterModule:
             "flower_superlink_bool": to_bool,
             "flower_superlink_publish": docker_publish,
             "flower_superlink_is_wildcard": is_wildcard,
+            "flower_superlink_release": release_facts,
+            "flower_superlink_upgrade_step": upgrade_step,
+            "flower_superlink_deprecations": deprecations,
         }

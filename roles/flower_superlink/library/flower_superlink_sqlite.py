@@ -23,20 +23,26 @@ description:
     database's journal files are removed, the copy is written beside it under a
     new name without following links, checked against the backup's SHA-256,
     given to O(owner)/O(group) and renamed over O(dest).
+  - C(export) writes the run history of the backup O(src) as readable JSON to
+    O(dest) (every row of the C(run) table, whatever columns that Flower
+    release has; binary values as hex), so that runs archived by a
+    fresh-state upgrade stay readable without any Flower release.
   - Paths may hold any character, including those special in SQLite URIs.
     Every failure is reported with a message, never a traceback.
 options:
   action:
     description: What to do.
     type: str
-    choices: [backup, check, restore]
+    choices: [backup, check, restore, export]
     default: check
   src:
     description: The database (backup, check) or backup (restore) to read.
     type: path
     required: true
   dest:
-    description: The backup to create (backup; must not exist) or the database to replace (restore).
+    description: >-
+      The backup to create (backup; must not exist), the database to replace
+      (restore) or the JSON file to write (export; must not exist).
     type: path
   manifest:
     description: Fields for the backup's manifest (backup); the module adds what it measured.
@@ -270,10 +276,36 @@ def restore(module: AnsibleModule, src: Path, dest: Path) -> dict[str, object]:
     return {**describe(dest), "path": str(dest)}
 
 
+def export(src: Path, dest: Path, mode: int) -> dict[str, object]:
+    """The run table of a backup as JSON, written beside it under a new name."""
+    con = sqlite3.connect(uri(src, "ro"), uri=True, timeout=30)
+    try:
+        cur = con.execute("SELECT * FROM run ORDER BY rowid")
+        columns = [c[0] for c in cur.description]
+        rows = [
+            {k: (v.hex() if isinstance(v, bytes) else v) for k, v in zip(columns, row, strict=True)}
+            for row in cur.fetchall()
+        ]
+    finally:
+        con.close()
+    if os.path.lexists(dest):
+        raise Refused(f"{dest} exists already")
+    text = json.dumps({"source": str(src), "sha256": sha256_of(src), "runs": rows}, indent=2, default=str)
+    tmp = dest.with_name(f".{dest.name}.partial")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    try:
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.rename(tmp, dest)
+    return {"path": str(dest), "runs": len(rows), "sha256": sha256_of(dest)}
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "action": {"type": "str", "choices": ["backup", "check", "restore"], "default": "check"},
+            "action": {"type": "str", "choices": ["backup", "check", "restore", "export"], "default": "check"},
             "src": {"type": "path", "required": True},
             "dest": {"type": "path"},
             "manifest": {"type": "dict", "default": {}},
@@ -281,7 +313,11 @@ def main() -> None:
             "group": {"type": "int"},
             "mode": {"type": "str", "default": "0600"},
         },
-        required_if=[("action", "backup", ["dest"]), ("action", "restore", ["dest", "owner", "group"])],
+        required_if=[
+            ("action", "backup", ["dest"]),
+            ("action", "export", ["dest"]),
+            ("action", "restore", ["dest", "owner", "group"]),
+        ],
         supports_check_mode=True,
     )
     action = module.params["action"]
@@ -294,7 +330,13 @@ def main() -> None:
         if module.check_mode:
             regular_file(src, "database" if action == "backup" else "backup")
             module.exit_json(changed=True, path=str(dest))
-        result = backup(module, src, dest) if action == "backup" else restore(module, src, dest)
+        if action == "export":
+            regular_file(src, "backup")
+            result = export(src, dest, int(module.params["mode"], 8))
+        elif action == "backup":
+            result = backup(module, src, dest)
+        else:
+            result = restore(module, src, dest)
         module.exit_json(changed=True, **result)
     except Refused as err:
         module.fail_json(msg=str(err), path=str(src))
