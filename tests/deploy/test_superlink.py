@@ -7,8 +7,8 @@ from typing import Any
 
 from conftest import Deployment, Flwr, proc_status, sqlite_query, tcp_open
 
-# Tables Flower 1.19's SqliteLinkState creates (flwr/server/superlink/linkstate/sqlite_linkstate.py).
-FLOWER_TABLES = {"node", "public_key", "run", "logs", "context", "message_ins", "message_res"}
+# Tables every SuperLink release from 1.19 (SqliteLinkState) to 1.42 (Alembic) creates.
+FLOWER_TABLES = {"node", "run", "message_ins", "message_res"}
 
 
 def test_unit_is_enabled_and_active(host: Any, deployment: Deployment) -> None:
@@ -81,7 +81,7 @@ def test_no_database_inside_the_container_layer(host: Any, deployment: Deploymen
     assert not leaked
 
 
-def test_fleet_and_exec_ports_are_published(host: Any, deployment: Deployment) -> None:
+def test_fleet_and_control_ports_are_published(host: Any, deployment: Deployment) -> None:
     assert tcp_open(host, deployment.fleet_port)
     assert tcp_open(host, deployment.control_port)
 

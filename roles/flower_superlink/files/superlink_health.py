@@ -73,7 +73,8 @@ def list_runs_grpc() -> bytes:
         try:
             return bytes(call(b"", timeout=5))
         except grpc.RpcError as err:
-            raise RuntimeError(f"{api} API (gRPC) at {address}: {err.code().name} {err.details()}") from None
+            kind = RuntimeError if err.code() == grpc.StatusCode.UNAVAILABLE else Answered
+            raise kind(f"{api} API (gRPC) at {address}: {err.code().name} {err.details()}") from None
 
 
 def list_runs_http() -> bytes:
@@ -97,18 +98,35 @@ def list_runs_http() -> bytes:
     except (OSError, http.client.HTTPException) as err:
         raise RuntimeError(f"{api} API (HTTP) at {address}: {type(err).__name__}: {err}") from None
     if answer.status != 200:
-        raise RuntimeError(f"{api} API (HTTP) at {address}: {answer.status} {body[:300]!r}")
+        raise Answered(f"{api} API (HTTP) at {address}: {answer.status} {body[:300]!r}")
     return body
+
+
+class Answered(RuntimeError):
+    """The SuperLink answered, with an error: it is up but its state does not work."""
 
 
 def list_runs() -> int:
     return count_runs(list_runs_grpc() if protocol == "grpc" else list_runs_http())
 
 
-try:
+def list_runs_twice() -> int:
     list_runs()
     time.sleep(float(settle))
-    runs = list_runs()
+    return list_runs()
+
+
+# Exit 1: not reachable (yet): the caller retries. Exit 2: it answered with an
+# error twice in a row (e.g. a schema it cannot read): retrying cannot help.
+try:
+    try:
+        runs = list_runs_twice()
+    except Answered:
+        time.sleep(max(float(settle), 1.0))
+        runs = list_runs_twice()
+except Answered as err:
+    print(f"ListRuns answered with an error: {err}", file=sys.stderr)
+    sys.exit(2)
 except (RuntimeError, ValueError) as err:
     sys.exit(f"ListRuns failed: {err}")
 if not Path(database).is_file():
