@@ -104,6 +104,7 @@ def deployment(host: Any) -> Deployment:
         service=variables["flower_superlink_service_name"],
         container=variables["flower_superlink_container_name"],
         image=f"{variables['flower_superlink_image_repository']}:{tag}",
+        version=variables["flower_superlink_version"],
         control_port=int(variables["flower_superlink_control_port"]),
         fleet_port=int(variables["flower_superlink_fleet_port"]),
         uid=int(variables["flower_superlink_uid"]),
@@ -171,21 +172,21 @@ class Flwr:
         name = "superlink-tls" if d.tls else "superlink"
         address = f"127.0.0.1:{d.control_port}"
         mounts = f"--network host --pull never {tls}--volume {TARGET_APP_DIR}:/app/flower-app:ro"
+        # The CLI writes into the app directory (FABs, and from 1.26 a rewritten
+        # pyproject.toml): it works on a throwaway copy of the read-only app.
+        prepare = "cp -r /app/flower-app /tmp/app && cd /tmp/app"
         if version_tuple(self.version) < (1, 26):
-            cmd = (
-                f"docker run --rm {mounts} --workdir /app/flower-app "
-                f"--entrypoint flwr {self.image} {' '.join(args)} . {name} "
-                f"--federation-config 'address=\"{address}\"' --format json"
-            )
+            federation = 'address="' + address + '"'
+            config = f"--federation-config {shlex.quote(federation)}"
+            flwr = f"flwr {' '.join(args)} . {name} {config} --format json"
         else:
             security = 'root-certificates = "/app/tls/ca.crt"' if d.tls else "insecure = true"
-            config = f'[superlink]\ndefault = "{name}"\n\n[superlink.{name}]\naddress = "{address}"\n{security}\n'
+            toml = f'[superlink]\ndefault = "{name}"\n\n[superlink.{name}]\naddress = "{address}"\n{security}\n'
+            prepare += f" && mkdir -p ~/.flwr && printf %s {shlex.quote(toml)} > ~/.flwr/config.toml"
             app = ". " if args[0] == "run" else ""
-            script = (
-                f"mkdir -p ~/.flwr && printf %s {shlex.quote(config)} > ~/.flwr/config.toml && "
-                f"cp -r /app/flower-app /tmp/app && cd /tmp/app && exec flwr {' '.join(args)} {app}{name} --format json"
-            )
-            cmd = f"docker run --rm {mounts} --entrypoint sh {self.image} -c {shlex.quote(script)}"
+            flwr = f"flwr {' '.join(args)} {app}{name} --format json"
+        script = f"{prepare} && exec {flwr}"
+        cmd = f"docker run --rm {mounts} --entrypoint sh {self.image} -c {shlex.quote(script)}"
         res = self.host.run(cmd)
         try:
             answer: dict[str, Any] = json.loads(res.stdout)

@@ -46,7 +46,8 @@ def refused(result: subprocess.CompletedProcess[str], *needles: str) -> None:
 @pytest.fixture(scope="module")
 def old_runs(request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr) -> set[int]:
     """1.19.0 on an empty database, then two runs, all finished."""
-    assert_ok(run_playbook(request, host, "deploy.yml", version(OLD)))
+    # Whatever the tests before left (a newer release, too), 1.19.0 runs after this.
+    assert_ok(run_playbook(request, host, "deploy.yml", version(OLD), "flower_superlink_upgrade_fresh_state=true"))
     assert_ok(run_playbook(request, host, "reset.yml", CONFIRM))
     runs = {flwr.submit_run(), flwr.submit_run()}
     quiet_database(host, deployment, flwr)
@@ -83,7 +84,15 @@ def test_failed_upgrade_is_rolled_back_with_flowers_own_words(
     request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr, old_runs: set[int]
 ) -> None:
     """Past the schema check, Flower 1.42 refuses the 1.19 database itself."""
-    result = run_playbook(request, host, "deploy.yml", version("1.42.0"), "flower_superlink_upgrade_schema_check=false")
+    # 1.42 exits at start and systemd restarts it: a shorter gate fails sooner.
+    result = run_playbook(
+        request,
+        host,
+        "deploy.yml",
+        version("1.42.0"),
+        "flower_superlink_upgrade_schema_check=false",
+        "flower_superlink_health_retries=10",
+    )
     refused(result, "Exit Code: 105", "pre-Alembic", "runs again as before")
     assert running_image(host, deployment).endswith(f":{OLD}")
     assert flwr.run_ids() == old_runs

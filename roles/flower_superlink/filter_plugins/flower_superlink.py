@@ -542,10 +542,10 @@ def releases() -> dict[str, Any]:
     if not _RELEASES:
         data = yaml.safe_load((ROLE / "vars" / "flower_releases.yml").read_text())
         _RELEASES.update(
-            tested=data["tested"],
-            oldest=Version(data["oldest"]),
-            newest=Version(data["newest"]),
-            rows=sorted(data["releases"], key=lambda row: Version(row["since"])),
+            tested=data["_flower_superlink_tested_releases"],
+            oldest=Version(data["_flower_superlink_oldest_release"]),
+            newest=Version(data["_flower_superlink_newest_release"]),
+            rows=sorted(data["_flower_superlink_releases"], key=lambda row: Version(row["since"])),
         )
     return _RELEASES
 
