@@ -5,8 +5,10 @@
 Measures: create (the test host itself), the first deploy, a second
 (no-change) deploy, time-to-ready after `systemctl restart`, `kill -9` of the
 SuperLink and a host reboot, and the wall time of the operator playbooks:
-backup, reset, an upgrade to 1.20.0 and the rollback from it. "Ready" means
-the SuperLink answers ListRuns on its Exec API (the role's own health probe,
+backup, reset, an upgrade to 1.20.0 and the rollback from it, an upgrade to
+1.42.0 that Flower refuses (exit 105) and the role rolls back by itself, and
+a fresh-state upgrade to 1.42.0 with the rollback from it. "Ready" means the
+SuperLink answers ListRuns on its Exec API (the role's own health probe,
 without its settle pause). The playbooks run exactly as an operator runs
 them, against an inventory naming the bench host. Results go to stdout and
 .cache/bench/results.json.
@@ -27,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "flower-bench"
-PROBE = (ROOT / "roles/flower_superlink/files/superlink_health.py").read_text()
+PROBE = (ROOT / "roles/flower_superlink/files/superlink_control.py").read_text()
 RESULTS = ROOT / ".cache/bench/results.json"
 ARCHIVES = ROOT / ".cache/images"
 INVENTORY = {
@@ -60,17 +62,28 @@ def molecule(step: str) -> None:
     sh("molecule", step, "-s", "bench")
 
 
-def playbook(inventory: Path, name: str, *extra_vars: str) -> None:
+def playbook(inventory: Path, name: str, *extra_vars: str, fails: bool = False) -> None:
+    """Run a playbook; it must succeed, or with ``fails`` fail (a refused or rolled-back upgrade)."""
     cmd = ["ansible-playbook", f"playbooks/{name}", "-i", str(inventory)]
     for var in extra_vars:
         cmd += ["-e", var]
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
-    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True, env=env)
+    result = subprocess.run(cmd, cwd=ROOT, check=False, capture_output=True, text=True, env=env)
+    if (result.returncode != 0) != fails:
+        raise SystemExit(f"bench: {name} {' '.join(extra_vars)} exited {result.returncode}\n{result.stdout[-3000:]}")
+
+
+def release(version: str) -> list[str]:
+    return [
+        f"flower_superlink_version={version}",
+        f"flower_superlink_image_archive={ARCHIVES / f'flwr-superlink-{version}.tar'}",
+    ]
 
 
 def ready() -> bool:
     probe = ["docker", "exec", HOST, "docker", "exec", "flower-superlink", "python", "-c", PROBE]
-    return sh(*probe, "127.0.0.1:9093", "/app/state/state.db", "0", check=False).returncode == 0
+    args = ["health", "grpc", "Exec", "127.0.0.1:9093", "", "", "/app/state/state.db", "0"]
+    return sh(*probe, *args, check=False).returncode == 0
 
 
 def until_ready(timeout: float = 180) -> None:
@@ -132,12 +145,18 @@ def main() -> None:
             results["backup_s"] = round(timed(lambda: playbook(inventory, "backup.yml")), 2)
             confirm = "flower_superlink_reset_confirm=true"
             results["reset_s"] = round(timed(lambda: playbook(inventory, "reset.yml", confirm)), 2)
-            upgrade = [
-                "flower_superlink_version=1.20.0",
-                f"flower_superlink_image_archive={ARCHIVES / 'flwr-superlink-1.20.0.tar'}",
-            ]
+            upgrade = release("1.20.0")
             results["upgrade_s"] = round(timed(lambda: playbook(inventory, "deploy.yml", *upgrade)), 2)
             results["rollback_s"] = round(timed(lambda: playbook(inventory, "rollback.yml")), 2)
+            # Past the schema check 1.42.0 exits 105 on the 1.19 database: the
+            # deploy fails its gate and puts 1.19.0 back by itself.
+            refused = [*release("1.42.0"), "flower_superlink_upgrade_schema_check=false"]
+            results["upgrade_auto_rollback_s"] = round(
+                timed(lambda: playbook(inventory, "deploy.yml", *refused, fails=True)), 2
+            )
+            fresh = [*release("1.42.0"), "flower_superlink_upgrade_fresh_state=true"]
+            results["upgrade_fresh_state_s"] = round(timed(lambda: playbook(inventory, "deploy.yml", *fresh)), 2)
+            results["rollback_from_fresh_state_s"] = round(timed(lambda: playbook(inventory, "rollback.yml")), 2)
         finally:
             molecule("destroy")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -234,6 +234,44 @@ def flwr(host: Any, deployment: Deployment, docker_client: docker.DockerClient) 
     return Flwr(host, deployment)
 
 
+SUPERNODE_KEYS = Path(__file__).parent / "hardening" / "keys"
+TARGET_KEYS = "/root/supernode-keys"
+
+
+@pytest.fixture(scope="module")
+def supernode_keys(host: Any, docker_client: docker.DockerClient) -> str:
+    """The test SuperNode key pairs (allowed, unknown), copied onto the target."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for key in sorted(SUPERNODE_KEYS.iterdir()):
+            info = tar.gettarinfo(str(key), arcname=f"supernode-keys/{key.name}")
+            # Read by the SuperNode container's user (uid 49999); test keys only.
+            info.uid = info.gid = 0
+            info.mode = 0o644
+            with key.open("rb") as fh:
+                tar.addfile(info, fh)
+    docker_client.containers.get(target_name(host)).put_archive("/root", buf.getvalue())
+    return TARGET_KEYS
+
+
+def supernode(host: Any, deployment: Deployment, keys: str, name: str, port: int) -> str:
+    """`docker run` of a real SuperNode of the deployed release, authenticating with key NAME."""
+    # Its own local API: --clientappio-api-address up to 1.34, --port from 1.35.
+    local_api = (
+        f"--port {port}"
+        if version_tuple(deployment.version) >= (1, 35)
+        else f"--clientappio-api-address 127.0.0.1:{port}"
+    )
+    return (
+        f"docker run --name supernode-{name} --network host --pull never "
+        f"--volume {keys}:/app/keys:ro --volume {deployment.ca_cert}:/app/ca.crt:ro "
+        f"--entrypoint flower-supernode {deployment.image} "
+        f"--superlink 127.0.0.1:{deployment.fleet_port} --root-certificates /app/ca.crt "
+        f"--auth-supernode-private-key /app/keys/{name} --auth-supernode-public-key /app/keys/{name}.pub "
+        f"{local_api}"
+    )
+
+
 def _world_readable(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
     if "__pycache__" in info.name:
         return None

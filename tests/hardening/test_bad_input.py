@@ -82,12 +82,6 @@ CASES: list[tuple[str, str, Extra, str]] = [
     ),
     ("fresh-state-typo", "deploy.yml", "flower_superlink_upgrade_fresh_state=flase", "upgrade_fresh_state"),
     (
-        "keys-on-a-registration-release",
-        "deploy.yml",
-        {"flower_superlink_version": "1.42.0", "flower_superlink_supernode_public_keys": [KEY]},
-        "flwr supernode register",
-    ),
-    (
         "old-and-new-port-name",
         "deploy.yml",
         ("flower_superlink_exec_port=9193", "flower_superlink_control_port=9194"),

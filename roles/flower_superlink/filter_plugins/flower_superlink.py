@@ -444,19 +444,11 @@ class Checker:
                     f"holds {len(bad)} item(s) that are not one OpenSSH ECDSA public key each",
                     '"ecdsa-sha2-nistp384 AAAA... comment", comment without spaces or commas',
                 )
-            version = self.v("version")
-            if isinstance(version, str) and VERSION_RE.match(version) and release_facts(version)["auth"] != "csv":
-                self.err(
-                    "supernode_public_keys",
-                    f"cannot be applied to Flower {version} yet: from 1.23 SuperNodes are registered with "
-                    "`flwr supernode register` (--enable-supernode-auth), which this role does not do yet",
-                    "keep the keys on Flower 1.19-1.22, or remove them (SuperNodes then connect unauthenticated)",
-                )
             if insecure:
                 self.err(
                     "supernode_public_keys",
                     "needs TLS (flower_superlink_insecure: false): this role does not authenticate SuperNodes "
-                    "over an unencrypted channel (Flower 1.19 itself does not enforce that)",
+                    "over an unencrypted channel (Flower 1.19-1.22 do not enforce that; 1.23+ refuse to start)",
                 )
 
     def process(self) -> None:

@@ -1,0 +1,61 @@
+"""TLS and SuperNode authentication, with real Flower clients (shared checks).
+
+The flwr CLI reaches the Control API only over TLS, verified against the
+deployed CA. A SuperNode whose key is in flower_superlink_supernode_public_keys
+joins and completes a real run under the hardened container; one whose key is
+not is turned away. The state still persists across a restart.
+
+Not collected by itself: tests/hardening/test_tls_and_auth.py runs these on
+Flower 1.19.0 (a key list read at start), tests/deploy/test_supernode_auth.py
+on 1.42.0 (keys registered through the Control API).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import Deployment, Flwr, supernode, version_tuple, wait_for
+
+# What a refused SuperNode says, per auth model.
+REFUSED = {"csv": "Public key not recognized", "register": "Failed to activate SuperNode"}
+
+
+@pytest.fixture
+def allowed_supernode(host: Any, deployment: Deployment, supernode_keys: str) -> Iterator[None]:
+    host.run_test(supernode(host, deployment, supernode_keys, "allowed", 9094).replace("docker run", "docker run -d"))
+    yield
+    # A connected SuperNode keeps writing heartbeats to the database.
+    host.run("docker rm --force supernode-allowed")
+
+
+def test_control_api_refuses_plaintext(host: Any, deployment: Deployment, flwr: Flwr) -> None:
+    plaintext = Flwr(host, Deployment(**{**deployment.__dict__, "tls": False}))
+    with pytest.raises(AssertionError, match=r"failed|UNAVAILABLE|no JSON"):
+        plaintext.run_ids()
+
+
+def test_authorised_supernode_completes_a_run_over_tls(flwr: Flwr, allowed_supernode: None) -> None:
+    run = flwr.submit_run()
+
+    def status() -> str | None:
+        current = {int(r["run-id"]): r["status"] for r in flwr.runs()}[run]
+        return current if current.startswith("finished") else None
+
+    assert wait_for(status, 120, "the run to finish") == "finished:completed"
+
+
+def test_unknown_supernode_is_refused(host: Any, deployment: Deployment, supernode_keys: str) -> None:
+    # flower-supernode exits 0 even when refused: read what it says.
+    result = host.run("timeout 60 " + supernode(host, deployment, supernode_keys, "unknown", 9095))
+    host.run("docker rm --force supernode-unknown")
+    auth = "csv" if version_tuple(deployment.version) < (1, 23) else "register"
+    assert REFUSED[auth] in result.stdout + result.stderr
+
+
+def test_runs_persist_across_a_restart_over_tls(host: Any, deployment: Deployment, flwr: Flwr) -> None:
+    before = flwr.run_ids()
+    assert before, "no run to carry across the restart"
+    host.run_test("systemctl restart %s", deployment.service)
+    assert flwr.wait_run_ids() == before
