@@ -18,19 +18,23 @@ testinfra_hosts = ["ansible://flower-deploy-debian13"]
 def test_registered_keys_follow_the_inventory(
     request: pytest.FixtureRequest, host: Any, deployment: Deployment, supernode_keys: str
 ) -> None:
-    """A deploy with another key list registers it and unregisters the rest, without a restart."""
+    """Keys added to the inventory are registered, keys removed are unregistered, without a restart."""
+    allowed = (SUPERNODE_KEYS / "allowed.pub").read_text().strip()
     unknown = (SUPERNODE_KEYS / "unknown.pub").read_text().strip()
+    both = json.dumps({"flower_superlink_supernode_public_keys": [allowed, unknown]})
     started = container_started(host, deployment)
-    swapped = run_playbook(
-        request, host, "deploy.yml", json.dumps({"flower_superlink_supernode_public_keys": [unknown]})
-    )
-    assert swapped.returncode == 0, swapped.stdout[-3000:]
-    assert "test-supernode-unknown" in swapped.stdout  # the report names what it registered
-    result = host.run("timeout 60 " + supernode(host, deployment, supernode_keys, "allowed", 9096))
-    host.run("docker rm --force supernode-allowed")
+    added = run_playbook(request, host, "deploy.yml", both)
+    assert added.returncode == 0, added.stdout[-3000:]
+    assert "test-supernode-unknown" in added.stdout  # the report names what it registered
+    # Back to the inventory's list: the second key is unregistered and refused.
+    removed = run_playbook(request, host, "deploy.yml")
+    assert removed.returncode == 0, removed.stdout[-3000:]
+    result = host.run("timeout 60 " + supernode(host, deployment, supernode_keys, "unknown", 9096))
+    host.run("docker rm --force supernode-unknown")
     assert REFUSED["register"] in result.stdout + result.stderr
-    back = run_playbook(request, host, "deploy.yml")
-    assert back.returncode == 0, back.stdout[-3000:]
-    assert "test-supernode-allowed" in back.stdout
-    assert recap(run_playbook(request, host, "deploy.yml"), host)["changed"] == 0
+    # Flower never takes an unregistered key back: the deploy says so, and changes nothing.
+    again = run_playbook(request, host, "deploy.yml", both)
+    assert again.returncode != 0
+    assert "does not register a key twice" in again.stdout
+    assert recap(again, host)["changed"] == 0
     assert container_started(host, deployment) == started, "changing the key list restarted the SuperLink"

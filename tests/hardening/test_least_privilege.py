@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Deployment, proc_status, tcp_open
+from conftest import Deployment, proc_status, tcp_open, wait_for
 
 testinfra_hosts = ["ansible://superlink"]
 
@@ -45,7 +45,8 @@ def test_resource_limits(container: dict[str, Any]) -> None:
 
 def test_only_fleet_and_exec_are_published(container: dict[str, Any], host: Any, deployment: Deployment) -> None:
     assert set(container["HostConfig"]["PortBindings"]) == {"9092/tcp", "9093/tcp"}
-    assert tcp_open(host, deployment.fleet_port)
+    # The test before may have restarted it; a loaded machine takes a while.
+    wait_for(lambda: tcp_open(host, deployment.fleet_port), 60, "the Fleet port to accept connections")
     assert tcp_open(host, deployment.control_port)
     assert not tcp_open(host, 9091)
 

@@ -23,7 +23,8 @@
 # gate once broke on flwr.proto.exec_pb2). Requests and answers are encoded
 # at the protobuf wire level; the field numbers are the same in every release.
 # Exit 1: not reachable (yet), the caller retries. Exit 2: the SuperLink
-# answered with an error twice in a row; retrying cannot help.
+# answered with an error twice in a row; retrying cannot help. Exit 3: refused
+# before changing anything (the message says why).
 import http.client
 import json
 import socket
@@ -38,6 +39,10 @@ args = sys.argv[7:]
 
 class Answered(RuntimeError):
     """The SuperLink answered, with an error: it is up but something does not work."""
+
+
+class Refused(RuntimeError):
+    """What was asked cannot be done; nothing was changed (exit 3)."""
 
 
 # --- protobuf wire format ---------------------------------------------------
@@ -181,13 +186,23 @@ def pem(key: bytes) -> bytes:
 def supernodes(keys_json: str, mode: str) -> dict[str, object]:
     wanted = {pem(k.encode()): k for k in json.loads(keys_json)}
     registered: dict[bytes, int] = {}
+    retired: dict[bytes, int] = {}
     for number, info in fields(call("ListNodes")):
         if number != 1:
             continue
         node = dict(fields(info))  # NodeInfo: 1 node_id, 4 status, 11 public_key
         status = node.get(4, b"").decode()
-        if status not in ("unregistered", "deleted") and node.get(11):
-            registered[pem(node[11])] = node[1]
+        if node.get(11):
+            (retired if status in ("unregistered", "deleted") else registered)[pem(node[11])] = node[1]
+    # Flower keeps an unregistered node's key and refuses it ever after
+    # ("Public key already in use"): say so before changing anything.
+    reused = [wanted[k] for k in wanted if k not in registered and k in retired]
+    if reused:
+        raise Refused(
+            "Flower does not register a key twice, and these were unregistered before "
+            f"(node ids {', '.join(str(retired[pem(k.encode())]) for k in reused)}): "
+            f"{', '.join(k.split(' ')[-1] for k in reused)}. Give those SuperNodes new key pairs."
+        )
     to_register = [k for k in wanted if k not in registered]
     to_unregister = [node_id for k, node_id in registered.items() if k not in wanted]
     if mode == "apply":
@@ -213,6 +228,9 @@ try:
 except Answered as err:
     print(f"{command}: the SuperLink answered with an error: {err}", file=sys.stderr)
     sys.exit(2)
+except Refused as err:
+    print(f"{command}: refused, nothing was changed: {err}", file=sys.stderr)
+    sys.exit(3)
 except (RuntimeError, ValueError) as err:
     sys.exit(f"{command} failed: {err}")
 print(json.dumps(result))
