@@ -36,15 +36,26 @@ def test_control_api_refuses_plaintext(host: Any, deployment: Deployment, flwr: 
         plaintext.run_ids()
 
 
-def test_authorised_supernode_completes_a_run_over_tls(flwr: Flwr, allowed_supernode: None) -> None:
+def test_authorised_supernode_completes_a_run_over_tls(host: Any, flwr: Flwr, allowed_supernode: None) -> None:
+    # Runs left by earlier tests would run first on the one SuperNode; on a
+    # loaded machine (scenarios side by side) a 1.42 run then took > 5 min.
+    flwr.stop_running()
     run = flwr.submit_run()
 
     def status() -> str | None:
+        if host.run("docker inspect --format '{{.State.Running}}' supernode-allowed").stdout.strip() != "true":
+            logs = host.run("docker logs --tail 20 supernode-allowed")
+            pytest.fail(f"the SuperNode stopped: {logs.stdout[-2000:]} {logs.stderr[-2000:]}")
         current = {int(r["run-id"]): r["status"] for r in flwr.runs()}[run]
         return current if current.startswith("finished") else None
 
-    # A loaded machine (scenarios side by side) takes minutes for a 1.42 run.
-    assert wait_for(status, 300, "the run to finish") == "finished:completed"
+    try:
+        finished = wait_for(status, 300, "the run to finish", interval=3)
+    except BaseException:
+        logs = host.run("docker logs --tail 30 supernode-allowed")
+        print(f"SuperNode log:\n{logs.stdout[-3000:]}\n{logs.stderr[-3000:]}")
+        raise
+    assert finished == "finished:completed"
 
 
 def test_unknown_supernode_is_refused(host: Any, deployment: Deployment, supernode_keys: str) -> None:
