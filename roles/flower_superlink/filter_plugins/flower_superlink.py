@@ -155,8 +155,8 @@ BACKUP_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,200}\.db\Z")
 SECRET = "<hidden>"
 
 
-def _spec() -> dict[str, dict[str, Any]]:
-    data = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())
+def _spec(role: Path = ROLE) -> dict[str, dict[str, Any]]:
+    data = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())
     options: dict[str, dict[str, Any]] = {}
     for entry in data["argument_specs"].values():
         options.update(entry.get("options") or {})
@@ -237,16 +237,21 @@ def nested(a: str, b: str) -> bool:
 
 
 class Checker:
-    def __init__(self, config: dict[str, Any]) -> None:
+    """The rules shared by this role's and the flower_offsite_backup role's validation."""
+
+    prefix = PREFIX
+    readme = "roles/flower_superlink/README.md"
+
+    def __init__(self, config: dict[str, Any], spec: dict[str, dict[str, Any]] | None = None) -> None:
         self.config = config
-        self.spec = _spec()
+        self.spec = spec if spec is not None else _spec()
         self.errors: list[str] = []
 
     def v(self, name: str) -> Any:
-        return self.config.get(PREFIX + name)
+        return self.config.get(self.prefix + name)
 
     def err(self, name: str, problem: str, fix: str = "") -> None:
-        full = PREFIX + name
+        full = self.prefix + name
         msg = f"{show(full, self.config.get(full), self.spec)} {problem}"
         self.errors.append(msg + (f" ({fix})" if fix else ""))
 
@@ -260,14 +265,14 @@ class Checker:
                 self.errors.append(f"{name} is no longer used: {RENAMED[name]}. Remove or rename it.")
             elif name not in self.spec:
                 close = difflib.get_close_matches(name, list(self.spec), n=1)
-                hint = f"did you mean {close[0]}?" if close else "see roles/flower_superlink/README.md"
+                hint = f"did you mean {close[0]}?" if close else f"see {self.readme}"
                 self.errors.append(f"{name} is not a variable of this role ({hint}); a typo would be silently ignored.")
 
     def types(self) -> None:
         for full, spec in self.spec.items():
             if full not in self.config:
                 continue
-            name, value, kind = full[len(PREFIX) :], self.config[full], spec.get("type", "str")
+            name, value, kind = full[len(self.prefix) :], self.config[full], spec.get("type", "str")
             if kind == "bool" and as_bool(value) is None:
                 self.err(name, "is not a boolean", "use true/false, yes/no, on/off or 1/0")
             elif kind == "int" and as_int(value) is None:
@@ -328,7 +333,8 @@ class Checker:
                 if nested(good[a], good[b]):
                     self.err(
                         a,
-                        f"and {PREFIX}{b}={json.dumps(good[b])} must be distinct directories, neither inside the other",
+                        f"and {self.prefix}{b}={json.dumps(good[b])} must be distinct directories, "
+                        "neither inside the other",
                         "the container owns the state directory; backups and configuration must stay out of its reach",
                     )
         db = self.v("database_name")
@@ -404,7 +410,7 @@ class Checker:
         seen: dict[int, str] = {}
         for name, port in ports.items():
             if port in seen:
-                self.err(name, f"and {PREFIX}{seen[port]} must be distinct ports in 1-65535")
+                self.err(name, f"and {self.prefix}{seen[port]} must be distinct ports in 1-65535")
             seen[port] = name
         for name in ("fleet_bind_address", "control_bind_address", "serverappio_bind_address"):
             if not is_ip(self.v(name)):

@@ -23,20 +23,10 @@ options:
 author: flower-superlink-iac maintainers
 """
 
-import json
-import os
-import time
 from pathlib import Path
 
 from ansible.module_utils.basic import AnsibleModule
-
-
-def read(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text() or "{}")
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+from ansible.module_utils.flower_superlink_state import LockHeld, acquire_lock, release_lock
 
 
 def main() -> None:
@@ -55,44 +45,19 @@ def main() -> None:
     path = Path(p["path"])
     try:
         if p["state"] == "released":
-            if read(path).get("token") == p["token"] and not module.check_mode:
-                path.unlink(missing_ok=True)
-                module.exit_json(changed=True)
-            module.exit_json(changed=False)
-
-        mine = {**p["holder"], "token": p["token"], "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        deadline = time.monotonic() + max(p["wait"], 0)
-        waited = False
-        while True:
-            held = read(path) if path.exists() else None
-            if held is not None and held.get("token") == p["token"]:
-                module.exit_json(changed=False, waited=waited)
-            if held is None or p["force"]:
-                if module.check_mode:
-                    module.exit_json(changed=held is None, waited=waited)
-                if p["force"] and held is not None:
-                    path.unlink(missing_ok=True)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-                except FileExistsError:
-                    continue  # someone else was quicker: look again
-                with os.fdopen(fd, "w") as fh:
-                    json.dump(mine, fh)
-                module.exit_json(changed=True, waited=waited, broke=held if p["force"] else None)
-            if time.monotonic() >= deadline:
-                who = ", ".join(f"{k}={held.get(k)}" for k in ("playbook", "user", "controller", "since") if k in held)
-                module.fail_json(
-                    msg=(
-                        f"Another playbook is working on this SuperLink ({who or 'holder unknown'}); waited "
-                        f"{p['wait']} s for it (flower_superlink_lock_wait). Nothing was changed. Run again when it "
-                        f"has finished. If it was killed and none is running, remove {path} or re-run with "
-                        "-e flower_superlink_lock_break=true."
-                    ),
-                    holder=held,
-                )
-            waited = True
-            time.sleep(1)
+            module.exit_json(changed=release_lock(path, p["token"], module.check_mode))
+        result = acquire_lock(path, p["token"], p["holder"], p["wait"], p["force"], module.check_mode)
+        module.exit_json(**result)
+    except LockHeld as held:
+        module.fail_json(
+            msg=(
+                f"Another playbook is working on this SuperLink ({held}); waited "
+                f"{p['wait']} s for it (flower_superlink_lock_wait). Nothing was changed. Run again when it "
+                f"has finished. If it was killed and none is running, remove {path} or re-run with "
+                "-e flower_superlink_lock_break=true."
+            ),
+            holder=held.held,
+        )
     except OSError as err:
         module.fail_json(msg=f"lock {path}: {type(err).__name__}: {err}")
 

@@ -1,0 +1,386 @@
+#!/usr/bin/python3
+"""Scheduled, off-host backups of a Flower SuperLink's state, with restic.
+
+Installed by the flower_offsite_backup role and run by its systemd units and
+tasks; there is no Ansible on the host when the timer fires. Commands:
+
+    backup  CONFIG         take the same checked backup as backup.yml (under the
+                           SuperLink's lock), keep the newest few scheduled ones
+                           locally, send it to the repository, apply the
+                           repository's retention, write the metrics file
+    check   CONFIG         restic check of the repository (and a share of its data)
+    restic  CONFIG ARGS..  any restic command with the repository's settings
+    probe                  can the repository given on stdin (JSON) be opened?
+    fetch   CONFIG ID      download snapshot ID, check it against its manifest
+                           and install it as a local backup; prints what it holds
+
+CONFIG is the role's agent.json (no secrets). The password, the repository's
+address and credentials and the SSH key are root-only files beside it.
+Output is one JSON object per command on stdout; exit 1 on failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+from flower_superlink_state import LockHeld, Refused, acquire_lock, backup, default_holder, describe, release_lock
+
+TAG = "flower-superlink"
+SFTP_SHORT = re.compile(r"sftp:(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:]+):(?P<path>.+)\Z")
+
+
+def load(config_path: str) -> dict:
+    config = json.loads(Path(config_path).read_text())
+    secrets_dir = Path(config["secrets_dir"])
+    config["password_file"] = str(secrets_dir / "password")
+    config["ssh_key"] = str(secrets_dir / "ssh" / "id")
+    config["known_hosts"] = str(secrets_dir / "ssh" / "known_hosts")
+    repo = json.loads((secrets_dir / "repository.json").read_text())
+    config["repository"] = repo["repository"]
+    config["environment"] = repo.get("environment", {})
+    return config
+
+
+def sftp_command(repository: str, key: str, known_hosts: str) -> list[str]:
+    """restic's -o sftp.command: ssh with the role's key and pinned host keys, nothing from ~/.ssh."""
+    if repository.startswith("sftp://"):
+        url = urllib.parse.urlsplit(repository)
+        user, host, port = url.username, url.hostname, url.port
+    else:
+        match = SFTP_SHORT.match(repository)
+        if not match:
+            raise Refused(f"cannot read the SFTP repository address {repository!r}")
+        user, host, port = match["user"], match["host"], None
+    ssh = ["ssh", "-F", "/dev/null", "-i", key, "-o", "IdentitiesOnly=yes", "-o", f"UserKnownHostsFile={known_hosts}"]
+    ssh += ["-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
+    ssh += ["-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=4"]
+    if port:
+        ssh += ["-p", str(port)]
+    ssh += [f"{user}@{host}" if user else str(host), "-s", "sftp"]
+    return ["-o", "sftp.command=" + " ".join(ssh)]
+
+
+def restic(
+    config: dict, *args: str, password_file: str | None = None, timeout: int = 3600
+) -> subprocess.CompletedProcess:
+    """Run restic against the configured repository; secrets only from files and the environment."""
+    env = {
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": config["cache_dir"],
+        "RESTIC_REPOSITORY": config["repository"],
+        "RESTIC_PASSWORD_FILE": password_file or config["password_file"],
+        "RESTIC_CACHE_DIR": str(Path(config["cache_dir"]) / "restic"),
+        **config["environment"],
+    }
+    options = []
+    if config["repository"].startswith("sftp:"):
+        options = sftp_command(config["repository"], config["ssh_key"], config["known_hosts"])
+    return subprocess.run(
+        ["restic", *options, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def restic_error(result: subprocess.CompletedProcess) -> str:
+    lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+    return " / ".join(lines[-4:]) or f"restic exited {result.returncode}"
+
+
+def classify(result: subprocess.CompletedProcess) -> str:
+    """ok, wrong-password, absent or unreachable, from `restic cat config`."""
+    if result.returncode == 0:
+        return "ok"
+    text = result.stderr + result.stdout
+    if "wrong password" in text:
+        return "wrong-password"
+    if "unable to open config file" in text or "Is there a repository at the following location" in text:
+        return "absent"
+    return "unreachable"
+
+
+# --- metrics ------------------------------------------------------------------
+
+METRICS = [
+    ("last_success_timestamp_seconds", "Time of the last good backup (local: on the host; offsite: in the repo)."),
+    ("last_size_bytes", "Size of the database copy in the last good backup."),
+    ("last_runs", "Runs (Flower's run table) in the last good backup."),
+    ("last_attempt_timestamp_seconds", "Time of the last attempt."),
+    ("last_attempt_success", "1 when the last attempt succeeded, 0 when it failed."),
+]
+
+
+def write_metrics(config: dict, state: dict) -> None:
+    """node_exporter textfile collector format, replaced atomically."""
+    target = config.get("metrics_file")
+    if not target:
+        return
+    lines = []
+    for name, help_text in METRICS:
+        full = f"flower_superlink_backup_{name}"
+        lines += [f"# HELP {full} {help_text}", f"# TYPE {full} gauge"]
+        for location in ("local", "offsite"):
+            value = state.get(location, {}).get(name)
+            if value is not None:
+                lines.append(f'{full}{{host="{config["host"]}",location="{location}"}} {value}')
+    for name, help_text in [
+        ("check_timestamp_seconds", "Time of the last repository check (restic check)."),
+        ("check_success", "1 when the last repository check passed."),
+    ]:
+        value = state.get("check", {}).get(name)
+        if value is not None:
+            full = f"flower_superlink_backup_repository_{name}"
+            lines += [f"# HELP {full} {help_text}", f"# TYPE {full} gauge"]
+            lines.append(f'{full}{{host="{config["host"]}"}} {value}')
+    path = Path(target)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.chmod(0o644)
+    tmp.rename(path)
+
+
+def load_state(config: dict) -> dict:
+    try:
+        return json.loads((Path(config["cache_dir"]) / "state.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def save_state(config: dict, state: dict) -> None:
+    path = Path(config["cache_dir"]) / "state.json"
+    tmp = path.with_name(".state.json.tmp")
+    tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
+    tmp.rename(path)
+    write_metrics(config, state)
+
+
+# --- commands -----------------------------------------------------------------
+
+
+def record(config: dict) -> dict:
+    try:
+        data = json.loads(Path(config["record"]).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def local_backup(config: dict) -> dict:
+    """The same checked backup as backup.yml, under the SuperLink's lock; then local retention."""
+    token = secrets.token_hex(10)
+    lock = Path(config["lock"])
+    try:
+        holder = default_holder("scheduled backup (flower-offsite-backup.service)")
+        acquire_lock(lock, token, holder, config["lock_wait"])
+    except LockHeld as held:
+        raise Refused(f"a playbook holds the SuperLink's lock ({held}); waited {config['lock_wait']} s") from None
+    try:
+        deployed = record(config)
+        current = deployed.get("current", {})
+        backup_dir = Path(config["backup_dir"])
+        backup_dir.mkdir(mode=0o700, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + f".{int(time.time() * 1e6) % 1000000:06d}Z"
+        dest = backup_dir / f"{Path(config['database']).stem}-{stamp}-scheduled.db"
+        result = backup(
+            Path(config["database"]),
+            dest,
+            {
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "host": config["host"],
+                "reason": "scheduled",
+                "database": config["database"],
+                "image_ref": current.get("image_ref", ""),
+                "image_id": current.get("image_id", ""),
+                "repo_digests": current.get("repo_digests", []),
+                "flwr_version": current.get("version", ""),
+            },
+        )
+        # Only scheduled backups are this job's to remove; the rollback point never.
+        keep = {deployed.get("previous", {}).get("backup", ""), str(dest)}
+        scheduled = sorted(backup_dir.glob("*-scheduled.db"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in scheduled[config["keep_local"] :]:
+            if str(old) not in keep:
+                for suffix in (".db", ".json"):
+                    old.with_suffix(suffix).unlink(missing_ok=True)
+        return result
+    finally:
+        release_lock(lock, token)
+
+
+def cmd_backup(config: dict) -> dict:
+    state = load_state(config)
+    now = int(time.time())
+    for location in ("local", "offsite"):
+        state.setdefault(location, {})["last_attempt_timestamp_seconds"] = now
+    try:
+        result = local_backup(config)
+    except (Refused, OSError, ValueError) as err:
+        state["local"]["last_attempt_success"] = state["offsite"]["last_attempt_success"] = 0
+        save_state(config, state)
+        raise Refused(f"the local backup failed: {err}") from None
+    good = {"last_success_timestamp_seconds": now, "last_size_bytes": result["size"], "last_runs": result["runs"]}
+    state["local"].update(good, last_attempt_success=1)
+    save_state(config, state)
+    db, manifest = Path(result["path"]), Path(result["path"]).with_suffix(".json")
+    sent = restic(
+        config, "backup", "--json", "--host", config["host"], "--tag", TAG, "--tag", "scheduled", str(db), str(manifest)
+    )
+    snapshot = ""
+    for line in sent.stdout.splitlines():
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if message.get("message_type") == "summary":
+            snapshot = message.get("snapshot_id", "")
+    if sent.returncode != 0 or not snapshot:
+        state["offsite"]["last_attempt_success"] = 0
+        save_state(config, state)
+        raise Refused(
+            f"local backup {db} taken ({result['runs']} runs), but sending it to the repository failed: "
+            f"{restic_error(sent)}"
+        )
+    state["offsite"].update(good, last_attempt_success=1)
+    save_state(config, state)
+    forgot = restic(config, "forget", "--prune", "--host", config["host"], "--tag", TAG, *config["forget"])
+    if forgot.returncode != 0:
+        raise Refused(f"backup {snapshot[:8]} stored, but the repository's retention failed: {restic_error(forgot)}")
+    return {"backup": str(db), "runs": result["runs"], "size": result["size"], "snapshot": snapshot}
+
+
+def cmd_check(config: dict) -> dict:
+    state = load_state(config)
+    args = ["check"] + ([f"--read-data-subset={config['check_read_data']}"] if config.get("check_read_data") else [])
+    checked = restic(config, *args)
+    state["check"] = {"check_timestamp_seconds": int(time.time()), "check_success": int(checked.returncode == 0)}
+    save_state(config, state)
+    if checked.returncode != 0:
+        raise Refused(f"restic check of the repository failed: {restic_error(checked)}")
+    return {"check": "ok"}
+
+
+def cmd_probe() -> dict:
+    """Open the repository described on stdin, before any of it is written to the host.
+
+    The secrets live for the probe in a private directory on /run (memory, not disk).
+    """
+    given = json.load(sys.stdin)
+    config = {"cache_dir": given.get("cache_dir") or "/run"}
+    if not Path(config["cache_dir"]).is_dir():
+        config["cache_dir"] = "/run"
+    with tempfile.TemporaryDirectory(dir="/run", prefix="flower-offsite-backup-probe-") as work:
+        base = Path(work)
+        (base / "ssh").mkdir(mode=0o700)
+        files = {"password": given["password"], "ssh/id": given.get("ssh_private_key", "")}
+        files["ssh/known_hosts"] = "".join(line + "\n" for line in given.get("known_hosts", []))
+        for name, content in files.items():
+            fd = os.open(base / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(content if not content or content.endswith("\n") else content + "\n")
+        probe = {
+            **config,
+            "repository": given["repository"],
+            "environment": given.get("environment", {}),
+            "ssh_key": str(base / "ssh/id"),
+            "known_hosts": str(base / "ssh/known_hosts"),
+        }
+        result = restic(probe, "cat", "config", password_file=str(base / "password"), timeout=120)
+    return {"status": classify(result), "message": restic_error(result) if result.returncode else ""}
+
+
+def cmd_fetch(config: dict, snapshot: str) -> dict:
+    """Download a snapshot, check it and install it as a local backup (never over another file)."""
+    if not re.fullmatch(r"[0-9a-f]{8,64}", snapshot):
+        raise Refused(f"{snapshot!r} is not a snapshot ID")
+    staging = Path(config["cache_dir"]) / "restore"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(mode=0o700)
+    try:
+        got = restic(config, "restore", snapshot, "--target", str(staging))
+        if got.returncode != 0:
+            raise Refused(f"snapshot {snapshot[:8]} cannot be read back from the repository: {restic_error(got)}")
+        dbs = [p for p in staging.rglob("*.db") if p.is_file() and not p.is_symlink()]
+        if len(dbs) != 1:
+            raise Refused(f"snapshot {snapshot[:8]} holds {len(dbs)} database copies, not one")
+        db = dbs[0]
+        try:
+            manifest = json.loads(db.with_suffix(".json").read_text())
+        except (OSError, ValueError) as err:
+            raise Refused(f"snapshot {snapshot[:8]} has no readable manifest beside {db.name}: {err}") from None
+        facts = describe(db)
+        problems = []
+        if facts["sha256"] != manifest.get("sha256"):
+            want = str(manifest.get("sha256"))[:16]
+            problems.append(f"SHA-256 {facts['sha256'][:16]}... is not the manifest's {want}...")
+        if facts["integrity"] != "ok":
+            problems.append(f"integrity_check: {facts['integrity'][:300]}")
+        if facts["runs"] != manifest.get("runs"):
+            problems.append(f"it holds {facts['runs']} runs, its manifest says {manifest.get('runs')}")
+        if problems:
+            raise Refused(f"snapshot {snapshot[:8]} is damaged: " + "; ".join(problems))
+        backup_dir = Path(config["backup_dir"])
+        backup_dir.mkdir(mode=0o700, exist_ok=True)
+        local = backup_dir / db.name
+        if local.exists():
+            if describe(local)["sha256"] != facts["sha256"]:
+                raise Refused(f"{local} exists and is another backup than snapshot {snapshot[:8]}'s; move it away")
+        else:
+            for source in (db.with_suffix(".json"), db):  # manifest first, as backups are written
+                tmp = backup_dir / f".{source.name}.partial"
+                shutil.copyfile(source, tmp, follow_symlinks=False)
+                tmp.chmod(0o600)
+                tmp.rename(backup_dir / source.name)
+        # What it would replace: restore.yml refuses a database with runs unless told.
+        try:
+            current = describe(Path(config["database"]))["runs"]
+        except (OSError, sqlite3.Error):
+            current = -1
+        return {
+            "backup": str(local),
+            "manifest": manifest,
+            "runs": facts["runs"],
+            "sha256": facts["sha256"],
+            "snapshot": snapshot,
+            "current_runs": current,
+        }
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def main(argv: list[str]) -> int:
+    least = {"backup": 3, "check": 3, "restic": 3, "fetch": 4, "probe": 2}
+    if len(argv) < 2 or argv[1] not in least or len(argv) < least[argv[1]]:
+        print(__doc__, file=sys.stderr)
+        return 2
+    command = argv[1]
+    os.umask(0o077)
+    try:
+        config = load(argv[2]) if command != "probe" else {}
+        if command == "restic":
+            result = restic(config, *argv[3:])
+            sys.stdout.write(result.stdout)
+            sys.stderr.write(result.stderr)
+            return result.returncode
+        if command == "fetch":
+            answer = cmd_fetch(config, argv[3])
+        else:
+            answer = cmd_probe() if command == "probe" else {"backup": cmd_backup, "check": cmd_check}[command](config)
+    except (Refused, OSError, ValueError, subprocess.TimeoutExpired) as err:
+        print(json.dumps({"failed": True, "msg": str(err)}))
+        print(f"flower-offsite-backup {command}: {err}", file=sys.stderr)
+        return 1
+    print(json.dumps(answer))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

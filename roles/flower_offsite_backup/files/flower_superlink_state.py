@@ -1,0 +1,1 @@
+../../flower_superlink/module_utils/flower_superlink_state.py

@@ -1,0 +1,150 @@
+"""Validation of flower_offsite_backup's input, run on the controller.
+
+The shared rules (types from meta/argument_specs.yml, booleans, paths that
+must not touch the rest of the system, unknown or misspelt variable names)
+are flower_superlink's Checker; this adds what is particular to restic
+repositories, schedules and the units this role writes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+ROLE = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location(
+    "flower_superlink_rules", ROLE.parent / "flower_superlink" / "filter_plugins" / "flower_superlink.py"
+)
+rules = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
+_spec.loader.exec_module(rules)  # type: ignore[union-attr]
+
+PREFIX = "flower_offsite_backup_"
+SCHEMES = ("sftp:", "rest:http://", "rest:https://", "s3:", "b2:", "azure:", "gs:", "swift:")
+SFTP_SHORT_RE = re.compile(r"sftp:([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:/[^\s]*\Z")
+SFTP_URL_RE = re.compile(r"sftp://([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?/[^\s]*\Z")
+CALENDAR_RE = re.compile(r"[A-Za-z0-9*:/,.~ -]{1,100}\Z")
+READ_DATA_RE = re.compile(r"([0-9]{1,2}(\.[0-9]{1,3})?%|100%|[1-9][0-9]{0,3}/[1-9][0-9]{0,3})\Z")
+UNIT_RE = re.compile(r"([A-Za-z0-9:_.\\-]|@|%[nNpPi]){1,200}\.(service|target)\Z")
+SNAPSHOT_RE = re.compile(r"(latest|[0-9a-f]{8,64})\Z")
+HOST_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}\Z")
+KNOWN_HOSTS_RE = re.compile(r"[^\s#]+ (ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}\Z")
+# Set by the role itself: an operator value would redirect or unlock the repository.
+RESERVED_ENV = {"RESTIC_REPOSITORY", "RESTIC_PASSWORD", "RESTIC_PASSWORD_FILE", "RESTIC_PASSWORD_COMMAND"}
+RESERVED_ENV |= {"RESTIC_CACHE_DIR", "PATH", "HOME"}
+
+
+class Checker(rules.Checker):
+    prefix = PREFIX
+    readme = "roles/flower_offsite_backup/README.md"
+
+    def repository(self) -> None:
+        repo = self.v("repository")
+        if not repo:
+            return
+        if rules.CONTROL_RE.search(repo) or " " in repo:
+            self.err("repository", "contains a space or control character")
+            return
+        if repo.startswith("/"):
+            if problem := rules.path_problem(repo):
+                self.err("repository", problem)
+        elif not repo.startswith(SCHEMES):
+            self.err("repository", "is not a restic repository", "sftp:, rest:https://, s3:, b2:, azure:, gs:, /path")
+        elif repo.startswith("sftp:"):
+            if not (SFTP_SHORT_RE.match(repo) or SFTP_URL_RE.match(repo)):
+                self.err("repository", "must be sftp:[user@]host:/path or sftp://[user@]host[:port]//path")
+            if not self.v("sftp_private_key_content"):
+                self.err("sftp_private_key_content", "is required for an sftp: repository (the host's login key)")
+            if not self.v("sftp_known_hosts"):
+                self.err("sftp_known_hosts", "is required for an sftp: repository (the server's host keys, pinned)")
+        if not self.v("password"):
+            self.err("password", "is required with a repository (keep it in ansible-vault)")
+        elif rules.CONTROL_RE.search(self.v("password")):
+            self.err("password", "contains a newline or control character")
+        key = self.v("sftp_private_key_content")
+        if key and not re.match(r"-----BEGIN [A-Z ]*PRIVATE KEY-----\n", key):
+            self.err("sftp_private_key_content", "is not a PEM/OpenSSH private key (the key itself, not a path)")
+        for line in self.v("sftp_known_hosts") or []:
+            if not isinstance(line, str) or not KNOWN_HOSTS_RE.match(line):
+                self.err("sftp_known_hosts", f"has a line that is not 'host keytype base64': {json.dumps(line)[:80]}")
+        for name, value in (self.v("environment") or {}).items():
+            if not isinstance(name, str) or not rules.ENV_NAME_RE.match(name) or name in RESERVED_ENV:
+                self.err("environment", f"may not set {json.dumps(name)} (set by the role, or not a variable name)")
+            elif not isinstance(value, str) or rules.CONTROL_RE.search(value):
+                self.err("environment", f"value of {name} must be a string without control characters")
+
+    def schedule(self) -> None:
+        for name in ("schedule", "check_schedule"):
+            value = self.v(name)
+            if isinstance(value, str) and not CALENDAR_RE.match(value):
+                self.err(name, "is not a systemd calendar expression", "such as hourly, daily or *-*-* 02:30:00")
+        self.int_in("randomized_delay", 0, 86400, " seconds")
+        read_data = self.v("check_read_data")
+        if isinstance(read_data, str) and read_data and not READ_DATA_RE.match(read_data):
+            self.err("check_read_data", "must be empty, a percentage such as 5%, or n/m such as 1/7")
+        self.int_in("keep_local", 1, 1000, " (the newest is always kept)")
+        keeps = [self.int_in(f"keep_{p}", 0, 100000) for p in ("hourly", "daily", "weekly", "monthly")]
+        if all(k == 0 for k in keeps):
+            self.err("keep_daily", "and the other keep_* are all 0: the repository would keep nothing")
+        self.int_in("lock_wait", 0, 86400, " seconds")
+        failure = self.v("on_failure")
+        if isinstance(failure, str) and failure and not UNIT_RE.match(failure):
+            self.err("on_failure", "must be a unit name such as alert@%n.service")
+
+    def places(self, superlink: dict[str, Any]) -> None:
+        theirs = {k: v for k, v in superlink.items() if isinstance(v, str)}
+        for name in ("config_dir", "cache_dir", "metrics_dir"):
+            path = self.v(name)
+            if name == "metrics_dir" and path == "":
+                continue
+            if problem := rules.path_problem(path):
+                self.err(name, problem)
+                continue
+            for other, their_path in theirs.items():
+                if rules.nested(path, their_path):
+                    self.err(name, f"and {other}={json.dumps(their_path)} must be distinct, neither inside the other")
+        if self.v("config_dir") == self.v("cache_dir"):
+            self.err("cache_dir", "and flower_offsite_backup_config_dir must be distinct")
+        unit = self.v("unit_name")
+        if isinstance(unit, str) and not rules.NAME_RE.match(unit):
+            self.err("unit_name", "must be lower-case letters, digits and -, starting with a letter, at most 23")
+        elif unit == superlink.get("flower_superlink_service_name"):
+            self.err("unit_name", "is the SuperLink's own unit name")
+        if not SNAPSHOT_RE.match(str(self.v("restore_snapshot"))):
+            self.err("restore_snapshot", "must be latest or a snapshot ID (8 to 64 hex digits)")
+        if not HOST_RE.match(str(self.v("restore_from"))):
+            self.err("restore_from", "must be a host name as snapshots record it")
+
+
+def config_errors(config: dict[str, Any], superlink: dict[str, Any] | None = None) -> list[str]:
+    """Every problem with the role's variables ([] when valid). ``superlink``: the
+    SuperLink role's paths and unit name, which this role's must not collide with."""
+    checker = Checker({k: v for k, v in config.items() if k.startswith(PREFIX)}, rules._spec(ROLE))
+    checker.names()
+    checker.types()
+    if checker.errors:
+        return checker.errors
+    checker.repository()
+    checker.schedule()
+    checker.places(superlink or {})
+    return checker.errors
+
+
+def forget_args(config: dict[str, Any]) -> list[str]:
+    """restic forget's --keep-* arguments; 0 leaves a period out."""
+    args = []
+    for period in ("hourly", "daily", "weekly", "monthly"):
+        count = int(config[f"{PREFIX}keep_{period}"])
+        if count:
+            args += [f"--keep-{period}", str(count)]
+    return args
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "flower_offsite_backup_config_errors": config_errors,
+            "flower_offsite_backup_forget_args": forget_args,
+        }
