@@ -226,6 +226,11 @@ class Flwr:
 @pytest.fixture(scope="module")
 def flwr(host: Any, deployment: Deployment, docker_client: docker.DockerClient) -> Flwr:
     """A Flower CLI for the target, with the test app copied onto it."""
+    return flwr_on(host, deployment, docker_client)
+
+
+def flwr_on(host: Any, deployment: Deployment, docker_client: docker.DockerClient) -> Flwr:
+    """A Flower CLI on any target (also one that is not the test's own host)."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         tar.add(APP_DIR, arcname=Path(TARGET_APP_DIR).name, filter=_world_readable)

@@ -10,17 +10,24 @@ tasks; there is no Ansible on the host when the timer fires. Commands:
                            repository's retention, write the metrics file
     check   CONFIG         restic check of the repository (and a share of its data)
     restic  CONFIG ARGS..  any restic command with the repository's settings
-    probe                  can the repository given on stdin (JSON) be opened?
-    fetch   CONFIG ID      download snapshot ID, check it against its manifest
+    probe                  can the repository be opened (ok, wrong-password,
+                           absent, unreachable)?
+    snapshots HOST         the host's snapshots, oldest first
+    fetch   ID             download snapshot ID, check it against its manifest
                            and install it as a local backup; prints what it holds
 
-CONFIG is the role's agent.json (no secrets). The password, the repository's
+CONFIG is the role's agent.json (no secrets); the password, the repository's
 address and credentials and the SSH key are root-only files beside it.
+probe, snapshots and fetch read all of that from stdin instead (JSON: the
+agent's settings plus repository, password, environment, ssh_private_key,
+known_hosts), so that a repository is checked and read before any of its
+settings is written to the host.
 Output is one JSON object per command on stdout; exit 1 on failure.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -32,6 +39,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 
 from flower_superlink_state import LockHeld, Refused, acquire_lock, backup, default_holder, describe, release_lock
@@ -71,15 +79,13 @@ def sftp_command(repository: str, key: str, known_hosts: str) -> list[str]:
     return ["-o", "sftp.command=" + " ".join(ssh)]
 
 
-def restic(
-    config: dict, *args: str, password_file: str | None = None, timeout: int = 3600
-) -> subprocess.CompletedProcess:
+def restic(config: dict, *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
     """Run restic against the configured repository; secrets only from files and the environment."""
     env = {
         "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": config["cache_dir"],
         "RESTIC_REPOSITORY": config["repository"],
-        "RESTIC_PASSWORD_FILE": password_file or config["password_file"],
+        "RESTIC_PASSWORD_FILE": config["password_file"],
         "RESTIC_CACHE_DIR": str(Path(config["cache_dir"]) / "restic"),
         **config["environment"],
     }
@@ -268,16 +274,16 @@ def cmd_check(config: dict) -> dict:
     return {"check": "ok"}
 
 
-def cmd_probe() -> dict:
-    """Open the repository described on stdin, before any of it is written to the host.
+@contextlib.contextmanager
+def given_repository() -> Iterator[dict]:
+    """The settings and repository given on stdin (JSON), with the secrets in a
+    private directory on /run (memory, not disk) for as long as the command runs.
 
-    The secrets live for the probe in a private directory on /run (memory, not disk).
+    restore.yml and the deploy's first check use this: a repository is opened,
+    listed and read before any of its settings is written to the host.
     """
     given = json.load(sys.stdin)
-    config = {"cache_dir": given.get("cache_dir") or "/run"}
-    if not Path(config["cache_dir"]).is_dir():
-        config["cache_dir"] = "/run"
-    with tempfile.TemporaryDirectory(dir="/run", prefix="flower-offsite-backup-probe-") as work:
+    with tempfile.TemporaryDirectory(dir="/run", prefix="flower-offsite-backup-") as work:
         base = Path(work)
         (base / "ssh").mkdir(mode=0o700)
         files = {"password": given["password"], "ssh/id": given.get("ssh_private_key", "")}
@@ -286,22 +292,38 @@ def cmd_probe() -> dict:
             fd = os.open(base / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(content if not content or content.endswith("\n") else content + "\n")
-        probe = {
-            **config,
-            "repository": given["repository"],
+        yield {
+            **given,
             "environment": given.get("environment", {}),
+            # A repository that is only looked at leaves no cache behind;
+            # downloads are staged on disk, in the role's cache directory.
+            "cache_dir": work,
+            "staging_dir": given.get("cache_dir") or work,
+            "password_file": str(base / "password"),
             "ssh_key": str(base / "ssh/id"),
             "known_hosts": str(base / "ssh/known_hosts"),
         }
-        result = restic(probe, "cat", "config", password_file=str(base / "password"), timeout=120)
+
+
+def cmd_probe(config: dict) -> dict:
+    """ok, wrong-password, absent or unreachable: can the repository be opened?"""
+    result = restic(config, "cat", "config", timeout=120)
     return {"status": classify(result), "message": restic_error(result) if result.returncode else ""}
+
+
+def cmd_snapshots(config: dict, host: str) -> dict:
+    """The host's snapshots, oldest first."""
+    listed = restic(config, "snapshots", "--json", "--host", host, "--tag", TAG, timeout=600)
+    if listed.returncode != 0:
+        raise Refused(f"cannot list the snapshots of {host}: {restic_error(listed)}")
+    return {"snapshots": sorted(json.loads(listed.stdout or "[]") or [], key=lambda s: s["time"])}
 
 
 def cmd_fetch(config: dict, snapshot: str) -> dict:
     """Download a snapshot, check it and install it as a local backup (never over another file)."""
     if not re.fullmatch(r"[0-9a-f]{8,64}", snapshot):
         raise Refused(f"{snapshot!r} is not a snapshot ID")
-    staging = Path(config["cache_dir"]) / "restore"
+    staging = Path(config["staging_dir"]) / "restore"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(mode=0o700)
     try:
@@ -330,6 +352,7 @@ def cmd_fetch(config: dict, snapshot: str) -> dict:
         backup_dir = Path(config["backup_dir"])
         backup_dir.mkdir(mode=0o700, exist_ok=True)
         local = backup_dir / db.name
+        installed = not local.exists()
         if local.exists():
             if describe(local)["sha256"] != facts["sha256"]:
                 raise Refused(f"{local} exists and is another backup than snapshot {snapshot[:8]}'s; move it away")
@@ -351,30 +374,33 @@ def cmd_fetch(config: dict, snapshot: str) -> dict:
             "sha256": facts["sha256"],
             "snapshot": snapshot,
             "current_runs": current,
+            "installed": installed,
         }
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
 def main(argv: list[str]) -> int:
-    least = {"backup": 3, "check": 3, "restic": 3, "fetch": 4, "probe": 2}
-    if len(argv) < 2 or argv[1] not in least or len(argv) < least[argv[1]]:
+    # command: (arguments, reads the repository from stdin)
+    commands = {"backup": (1, False), "check": (1, False), "restic": (1, False)}
+    commands |= {"probe": (0, True), "snapshots": (1, True), "fetch": (1, True)}
+    if len(argv) < 2 or argv[1] not in commands or len(argv) < 2 + commands[argv[1]][0]:
         print(__doc__, file=sys.stderr)
         return 2
-    command = argv[1]
+    command, args = argv[1], argv[2:]
     os.umask(0o077)
     try:
-        config = load(argv[2]) if command != "probe" else {}
         if command == "restic":
-            result = restic(config, *argv[3:])
+            result = restic(load(args[0]), *args[1:])
             sys.stdout.write(result.stdout)
             sys.stderr.write(result.stderr)
             return result.returncode
-        if command == "fetch":
-            answer = cmd_fetch(config, argv[3])
+        if commands[command][1]:
+            with given_repository() as config:
+                answer = {"probe": cmd_probe, "snapshots": cmd_snapshots, "fetch": cmd_fetch}[command](config, *args)
         else:
-            answer = cmd_probe() if command == "probe" else {"backup": cmd_backup, "check": cmd_check}[command](config)
-    except (Refused, OSError, ValueError, subprocess.TimeoutExpired) as err:
+            answer = {"backup": cmd_backup, "check": cmd_check}[command](load(args[0]))
+    except (Refused, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as err:
         print(json.dumps({"failed": True, "msg": str(err)}))
         print(f"flower-offsite-backup {command}: {err}", file=sys.stderr)
         return 1

@@ -1,0 +1,335 @@
+"""Off-host backups with restic, and a restore onto a new machine.
+
+molecule/offsite: the SuperLink host (Flower 1.42, WAL database) backs up
+over SFTP to the backup server flower-offsite-store; flower-offsite-spare is
+a blank machine that replaces the SuperLink host when the last test destroys
+it. The tests run in order and build on each other. The proof is Flower's
+own data: the runs the real ``flwr`` CLI lists before and after.
+"""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import docker
+import pytest
+import testinfra
+from conftest import (
+    Deployment,
+    Flwr,
+    container_started,
+    flwr_on,
+    host_files,
+    recap,
+    run_playbook,
+    sha256,
+    unchanged_files,
+    wait_for,
+)
+
+testinfra_hosts = ["ansible://flower-offsite-superlink"]
+
+AGENT = ["/usr/bin/python3", "/usr/local/lib/flower-offsite-backup/flower_offsite_backup.py"]
+CONFIG = "/etc/flower-offsite-backup/agent.json"
+CONFIG_DIR = "/etc/flower-offsite-backup"
+METRICS = "/var/lib/prometheus/node-exporter/flower_offsite_backup.prom"
+BACKUP_DIR = "/var/backups/flower-superlink"
+SERVICE = "flower-offsite-backup.service"
+REPOSITORY = "sftp:restic@flower-offsite-store:/srv/restic/flower"
+PASSWORD = "offsite-test-password-not-secret"
+UNIT = "/etc/systemd/system/flower-superlink.service"
+
+
+def other_host(request: pytest.FixtureRequest, name: str) -> Any:
+    return testinfra.get_host(f"ansible://{name}", ansible_inventory=request.config.getoption("ansible_inventory"))
+
+
+@pytest.fixture(scope="module")
+def store(request: pytest.FixtureRequest) -> Any:
+    return other_host(request, "flower-offsite-store")
+
+
+def snapshots(host: Any) -> list[dict[str, Any]]:
+    listed = host.check_output(" ".join([*AGENT, "restic", CONFIG, "snapshots", "--json"]))
+    result: list[dict[str, Any]] = json.loads(listed) or []
+    return result
+
+
+def metrics(host: Any) -> dict[tuple[str, str], float]:
+    """The textfile collector's samples: (metric, location) -> value."""
+    samples = {}
+    for line in host.file(METRICS).content_string.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        name_labels, value = line.rsplit(" ", 1)
+        name, _, labels = name_labels.partition("{")
+        location = labels.split('location="')[1].split('"')[0] if "location=" in labels else ""
+        samples[(name.removeprefix("flower_superlink_backup_"), location)] = float(value)
+    return samples
+
+
+def scheduled_backups(host: Any) -> list[str]:
+    return sorted(host.check_output(f"ls -1 {BACKUP_DIR}").split()) if host.file(BACKUP_DIR).exists else []
+
+
+def start_backup(host: Any) -> Any:
+    """What the timer does: start the oneshot service and wait for it."""
+    return host.run(f"systemctl start {SERVICE}")
+
+
+def state_of(host: Any, deployment: Deployment) -> dict[str, str]:
+    """What a refused playbook must leave as it was."""
+    return {
+        "database": sha256(host, deployment.database),
+        "container": container_started(host, deployment),
+        "unit": sha256(host, UNIT),
+        "settings": host.check_output(f"sha256sum {CONFIG_DIR}/password {CONFIG_DIR}/repository.json {CONFIG}"),
+    }
+
+
+# --- the scheduled backup -------------------------------------------------------
+
+
+def test_timers_are_scheduled_and_secrets_stay_root_only(host: Any) -> None:
+    for timer in ("flower-offsite-backup.timer", "flower-offsite-backup-check.timer"):
+        assert host.service(timer).is_enabled
+        assert host.service(timer).is_running
+    for name, mode in [("", 0o700), ("/password", 0o600), ("/repository.json", 0o600), ("/ssh/id", 0o600)]:
+        f = host.file(CONFIG_DIR + name)
+        assert (f.user, f.group, f.mode) == ("root", "root", mode), name
+    # The password reaches restic through a root-only file, never the units or settings.
+    for path in (f"/etc/systemd/system/{SERVICE}", "/etc/systemd/system/flower-offsite-backup.timer", CONFIG):
+        assert PASSWORD not in host.file(path).content_string
+    assert PASSWORD not in host.check_output(f"systemctl show {SERVICE}")
+
+
+def test_scheduled_backup_reaches_the_repository(host: Any, flwr: Flwr) -> None:
+    runs = {flwr.submit_run() for _ in range(2)} | flwr.run_ids()
+    # No SuperNode runs them; stopped, they no longer write to the database.
+    flwr.stop_running()
+    before = len(snapshots(host))
+    result = start_backup(host)
+    assert result.rc == 0, host.run(f"journalctl -u {SERVICE} -n 20 --no-pager").stdout
+    taken = snapshots(host)
+    assert len(taken) == before + 1
+    newest = taken[-1]
+    assert newest["hostname"] == "flower-offsite-superlink"
+    assert {"flower-superlink", "scheduled"} <= set(newest["tags"])
+    # The snapshot holds a checked copy with its manifest, which counts the runs.
+    manifest = next(p for p in newest["paths"] if p.endswith(".json"))
+    dumped = host.check_output(" ".join([*AGENT, "restic", CONFIG, "dump", "latest", manifest]))
+    assert json.loads(dumped)["runs"] == len(runs)
+    assert json.loads(dumped)["integrity"] == "ok"
+    # What monitoring reads: the time, size and runs of the last good backup.
+    seen = metrics(host)
+    assert seen[("last_runs", "offsite")] == len(runs)
+    assert seen[("last_attempt_success", "offsite")] == 1
+    assert seen[("last_size_bytes", "offsite")] > 0
+    assert abs(seen[("last_success_timestamp_seconds", "offsite")] - float(host.check_output("date +%s"))) < 120
+
+
+def test_the_repository_check_passes_and_is_reported(host: Any) -> None:
+    assert host.run("systemctl start flower-offsite-backup-check.service").rc == 0
+    assert metrics(host)[("repository_check_success", "")] == 1
+
+
+@pytest.fixture
+def store_down(store: Any) -> Any:
+    """The backup server stops answering SSH."""
+    store.run_test("systemctl stop ssh.service ssh.socket || systemctl stop ssh.service")
+    yield
+    store.run_test("systemctl start ssh.service")
+
+
+def test_unreachable_repository_fails_visibly_and_keeps_the_local_backup(
+    host: Any, flwr: Flwr, store_down: Any
+) -> None:
+    runs = flwr.run_ids()
+    good = metrics(host)[("last_success_timestamp_seconds", "offsite")]
+    newest_local = scheduled_backups(host)[-1]
+    host.run("rm -f /run/offsite-test-alerts")
+
+    result = start_backup(host)
+    assert result.rc != 0
+    assert host.run(f"systemctl is-failed {SERVICE}").stdout.strip() == "failed"
+    assert SERVICE in host.check_output("systemctl --failed --no-legend")
+    # The OnFailure= hook ran for this unit.
+    alerts = wait_for(lambda: host.run("cat /run/offsite-test-alerts").stdout, 30, "the OnFailure= hook")
+    assert SERVICE in alerts
+    # The local copy was still taken; monitoring sees the off-host failure.
+    assert scheduled_backups(host)[-1] > newest_local
+    seen = metrics(host)
+    assert seen[("last_attempt_success", "local")] == 1
+    assert seen[("last_attempt_success", "offsite")] == 0
+    assert seen[("last_success_timestamp_seconds", "offsite")] == good
+    journal = host.check_output(f"journalctl -u {SERVICE} -n 20 --no-pager")
+    assert "sending it to the repository failed" in journal
+    # Nothing else broke.
+    assert flwr.run_ids() == runs
+
+
+def test_the_next_backup_recovers_by_itself(host: Any) -> None:
+    host.run_test(f"systemctl reset-failed {SERVICE}")
+    assert start_backup(host).rc == 0
+    assert metrics(host)[("last_attempt_success", "offsite")] == 1
+
+
+# --- bad input ----------------------------------------------------------------
+
+# (extra vars as JSON, what the error must say), one row per class of mistake.
+BAD_INPUT = [
+    ({"flower_offsite_backup_repository": "ftp://backup/flower"}, "is not a restic repository"),
+    ({"flower_offsite_backup_repository": "sftp:backup-host"}, "must be sftp:[user@]host:/path"),
+    ({"flower_offsite_backup_repository": "/srv/backup dir"}, "contains a space"),
+    ({"flower_offsite_backup_repository": REPOSITORY + "\n"}, "newline or control character"),
+    ({"flower_offsite_backup_repository": "/etc/ssh/backups"}, "inside /etc/ssh"),
+    ({"flower_offsite_backup_password": ""}, "is required with a repository"),
+    ({"flower_offsite_backup_password": "pass\nword"}, "newline or control character"),
+    ({"flower_offsite_backup_environment": {"RESTIC_PASSWORD": "x"}}, 'may not set "RESTIC_PASSWORD"'),
+    ({"flower_offsite_backup_environment": {"AWS_KEY": "a\nb"}}, "without control characters"),
+    ({"flower_offsite_backup_environment": "AWS_KEY=x"}, "must be a mapping"),
+    ({"flower_offsite_backup_sftp_private_key_content": "/root/.ssh/id_ed25519"}, "is not a PEM/OpenSSH private key"),
+    ({"flower_offsite_backup_sftp_known_hosts": ["flower-offsite-store"]}, "is not 'host keytype base64'"),
+    ({"flower_offsite_backup_sftp_known_hosts": "flower-offsite-store ssh-ed25519 AAAA"}, "must be a list"),
+    ({"flower_offsite_backup_schedule": "hourly; reboot"}, "is not a systemd calendar expression"),
+    ({"flower_offsite_backup_schedule": "every hour"}, "is not a systemd calendar expression"),
+    ({"flower_offsite_backup_check_schedule": "weekly\nExecStart=/bin/sh"}, "newline or control character"),
+    ({"flower_offsite_backup_randomized_delay": "-1"}, "must be between 0 and 86400"),
+    ({"flower_offsite_backup_randomized_delay": "5min"}, "is not a whole number"),
+    ({"flower_offsite_backup_check_read_data": "all"}, "must be empty, a percentage"),
+    ({"flower_offsite_backup_keep_local": "0"}, "must be between 1 and 1000"),
+    (
+        {f"flower_offsite_backup_keep_{p}": 0 for p in ("hourly", "daily", "weekly", "monthly")},
+        "the repository would keep nothing",
+    ),
+    ({"flower_offsite_backup_on_failure": "alert.service reboot.target"}, "must be a unit name"),
+    ({"flower_offsite_backup_metrics_dir": "/etc"}, "shared system directory"),
+    ({"flower_offsite_backup_config_dir": "/var/lib/flower-superlink/offsite"}, "must be distinct"),
+    ({"flower_offsite_backup_cache_dir": "cache"}, "must be an absolute path"),
+    ({"flower_offsite_backup_cache_dir": "/var/cache/../../etc"}, "must be normalised"),
+    ({"flower_offsite_backup_unit_name": "flower-superlink"}, "is the SuperLink's own unit name"),
+    ({"flower_offsite_backup_unit_name": "backup;x"}, "must be lower-case letters"),
+    ({"flower_offsite_backup_restore_snapshot": "../../etc/passwd"}, "must be latest or a snapshot ID"),
+    ({"flower_offsite_backup_restore_overwrite": "flase"}, "is not a boolean"),
+    ({"flower_offsite_backup_repo": REPOSITORY}, "did you mean flower_offsite_backup_repository?"),
+]
+
+
+@pytest.fixture(scope="module")
+def refused(request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr) -> dict[int, Any]:
+    """Every bad-input row run through deploy.yml at once (validation comes
+    before the lock, so they cannot interfere); the host must not change."""
+    flwr.stop_running()  # running runs write to the database by themselves
+    before, state = host_files(host), state_of(host, deployment)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        runs = list(pool.map(lambda row: run_playbook(request, host, "deploy.yml", json.dumps(row[0])), BAD_INPUT))
+    assert unchanged_files(before, host_files(host)) == ""
+    assert state_of(host, deployment) == state
+    return dict(enumerate(runs))
+
+
+@pytest.mark.parametrize("row", range(len(BAD_INPUT)), ids=[next(iter(r[0])) for r in BAD_INPUT])
+def test_bad_input_is_refused_with_the_reason(refused: dict[int, Any], row: int) -> None:
+    result = refused[row]
+    assert result.returncode != 0
+    assert BAD_INPUT[row][1] in result.stdout, result.stdout[-2500:]
+    assert "Nothing was changed" in result.stdout or "nothing was changed" in result.stdout
+
+
+def test_wrong_password_is_refused_and_changes_nothing(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment
+) -> None:
+    before, state = host_files(host), state_of(host, deployment)
+    result = run_playbook(request, host, "deploy.yml", "flower_offsite_backup_password=not-the-password")
+    assert result.returncode != 0
+    assert "does not open with flower_offsite_backup_password" in result.stdout
+    assert "wrong password" in result.stdout
+    assert "not-the-password" not in result.stdout
+    assert unchanged_files(before, host_files(host)) == ""
+    assert state_of(host, deployment) == state
+    # The timer still uses the right password.
+    assert start_backup(host).rc == 0
+
+
+# --- restore.yml ---------------------------------------------------------------------
+
+
+def test_restore_refuses_to_replace_a_database_with_runs(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr
+) -> None:
+    runs = flwr.run_ids()
+    state = state_of(host, deployment)
+    result = run_playbook(request, host, "restore.yml")
+    assert result.returncode != 0
+    assert f"its database holds {len(runs)} runs" in result.stdout, result.stdout[-3000:]
+    assert "flower_offsite_backup_restore_overwrite=true" in result.stdout
+    assert state_of(host, deployment) == state
+    assert flwr.run_ids() == runs
+
+
+@pytest.fixture
+def damaged_repository(store: Any) -> Any:
+    """A copy of the repository whose stored data was overwritten in places."""
+    store.run_test("cp -a /srv/restic/flower /srv/restic/damaged")
+    store.run_test(
+        "find /srv/restic/damaged/data -type f -exec sh -c "
+        "'printf XXXXXXXXXXXXXXXX | dd of=\"$1\" bs=1 seek=64 conv=notrunc status=none' _ {} \\;"
+    )
+    yield "sftp:restic@flower-offsite-store:/srv/restic/damaged"
+    store.run_test("rm -rf /srv/restic/damaged")
+
+
+def test_restore_refuses_a_damaged_snapshot_and_says_which(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr, damaged_repository: str
+) -> None:
+    runs = flwr.run_ids()
+    newest = snapshots(host)[-1]["short_id"]
+    state = state_of(host, deployment)
+    result = run_playbook(
+        request,
+        host,
+        "restore.yml",
+        f"flower_offsite_backup_repository={damaged_repository}",
+        "flower_offsite_backup_restore_overwrite=true",
+    )
+    assert result.returncode != 0
+    assert f"snapshot {newest}" in result.stdout, result.stdout[-3000:]
+    assert "cannot be read back" in result.stdout or "is damaged" in result.stdout
+    # The database, the SuperLink and the backup settings are as they were.
+    assert state_of(host, deployment) == state
+    assert flwr.run_ids() == runs
+
+
+def test_restore_onto_a_new_machine_brings_every_run_back(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr, docker_client: docker.DockerClient
+) -> None:
+    flwr.submit_run()
+    flwr.stop_running()
+    runs = flwr.run_ids()
+    assert start_backup(host).rc == 0
+    # The host is lost: its container stops for good (molecule destroy removes it).
+    docker_client.containers.get("flower-offsite-superlink").stop(timeout=5)
+
+    # The replacement machine takes over the inventory name; restore.yml deploys and restores it.
+    spare = other_host(request, "flower-offsite-spare")
+    result = run_playbook(request, host, "restore.yml", "ansible_host=flower-offsite-spare")
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert recap(result, host)["failed"] == 0
+    assert f"({len(runs)} runs, checked)" in result.stdout
+
+    # Flower on the new machine lists every run the lost one had.
+    assert flwr_on(spare, deployment, docker_client).wait_run_ids() == runs
+    assert spare.service("flower-offsite-backup.timer").is_enabled
+    # And it backs up again, under the same name.
+    assert spare.run(f"systemctl start {SERVICE}").rc == 0
+    assert snapshots(spare)[-1]["hostname"] == "flower-offsite-superlink"
+
+
+def test_restore_is_idempotent_on_the_restored_machine(request: pytest.FixtureRequest, host: Any) -> None:
+    """Run again, restore.yml refuses (the database holds runs) and changes nothing."""
+    result = run_playbook(request, host, "restore.yml", "ansible_host=flower-offsite-spare")
+    assert result.returncode != 0
+    assert "its database holds" in result.stdout
+    assert recap(result, host)["changed"] == 0
