@@ -409,3 +409,47 @@ def unchanged_files(before: str, after: str) -> str:
         return ""
     old, new = set(before.splitlines()), set(after.splitlines())
     return "\n".join([f"- {line}" for line in sorted(old - new)] + [f"+ {line}" for line in sorted(new - old)])[:3000]
+
+
+# --- operator playbooks and their records (shared by the operations,
+# versions and offsite tests) ---------------------------------------------------
+
+RECORD = "/etc/ansible/facts.d/flower_superlink.fact"
+CONFIRM = "flower_superlink_reset_confirm=true"
+
+
+def record(host: Any) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(host.file(RECORD).content_string)
+    return data
+
+
+def quiet_database(host: Any, deployment: Deployment, flwr: Flwr) -> str:
+    """Stop running runs, then wait until the database file stops changing.
+
+    A running run's heartbeat rewrites the database every ~20 s; a byte-for-byte
+    comparison needs a database nobody writes to.
+    """
+    flwr.stop_running()
+    # A stopped run writes its final status when its ServerApp process has
+    # ended, which takes longer on a loaded machine: wait for that first.
+    wait_for(
+        lambda: all(run["status"].startswith("finished") for run in flwr.runs()),
+        120,
+        "every run to reach a finished status",
+        interval=2,
+    )
+    samples: list[str] = []
+
+    def stable() -> str | None:
+        samples.append(sha256(host, deployment.database))
+        return samples[-1] if len(samples) >= 3 and len(set(samples[-3:])) == 1 else None
+
+    return wait_for(stable, 90, "the database to stop changing", interval=4)
+
+
+def running_image(host: Any, deployment: Deployment) -> str:
+    return host.check_output("docker inspect --format '{{.Config.Image}}' %s", deployment.container)
+
+
+def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

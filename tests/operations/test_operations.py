@@ -19,13 +19,18 @@ from typing import Any
 
 import pytest
 from conftest import (
+    CONFIRM,
     ROOT,
     Deployment,
     Flwr,
     as_stored,
+    assert_ok,
     playbook_command,
+    quiet_database,
     recap,
+    record,
     run_playbook,
+    running_image,
     sha256,
     sqlite_query,
     stored_runs,
@@ -34,10 +39,8 @@ from conftest import (
 )
 
 BACKUP_DIR = "/var/backups/flower-superlink"
-RECORD = "/etc/ansible/facts.d/flower_superlink.fact"
 UPGRADE_VERSION = "1.20.0"
 UPGRADE_ARCHIVE = ROOT / ".cache" / "images" / f"flwr-superlink-{UPGRADE_VERSION}.tar"
-CONFIRM = "flower_superlink_reset_confirm=true"
 
 
 def backups(host: Any) -> list[str]:
@@ -49,43 +52,6 @@ def backups(host: Any) -> list[str]:
 def manifest(host: Any, backup: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(host.file(backup.removesuffix(".db") + ".json").content_string)
     return data
-
-
-def record(host: Any) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(host.file(RECORD).content_string)
-    return data
-
-
-def quiet_database(host: Any, deployment: Deployment, flwr: Flwr) -> str:
-    """Stop running runs, then wait until the database file stops changing.
-
-    A running run's heartbeat rewrites the database every ~20 s; a byte-for-byte
-    comparison needs a database nobody writes to.
-    """
-    flwr.stop_running()
-    # A stopped run writes its final status when its ServerApp process has
-    # ended, which takes longer on a loaded machine: wait for that first.
-    wait_for(
-        lambda: all(run["status"].startswith("finished") for run in flwr.runs()),
-        120,
-        "every run to reach a finished status",
-        interval=2,
-    )
-    samples: list[str] = []
-
-    def stable() -> str | None:
-        samples.append(sha256(host, deployment.database))
-        return samples[-1] if len(samples) >= 3 and len(set(samples[-3:])) == 1 else None
-
-    return wait_for(stable, 90, "the database to stop changing", interval=4)
-
-
-def running_image(host: Any, deployment: Deployment) -> str:
-    return host.check_output("docker inspect --format '{{.Config.Image}}' %s", deployment.container)
-
-
-def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 
 @pytest.fixture(scope="module")

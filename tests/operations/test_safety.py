@@ -14,20 +14,24 @@ from typing import Any
 
 import pytest
 from conftest import (
+    CONFIRM,
     ROOT,
     Deployment,
     Flwr,
     as_stored,
+    assert_ok,
     playbook_command,
     recap,
+    record,
     run_playbook,
+    running_image,
     sha256,
     sqlite_query,
     stored_runs,
     target_name,
     wait_for,
 )
-from test_operations import BACKUP_DIR, CONFIRM, assert_ok, backups, manifest, record, running_image
+from test_operations import BACKUP_DIR, backups, manifest
 
 LOCK = "/run/lock/flower-superlink.ansible-lock"
 UNIT = "/etc/systemd/system/flower-superlink.service"

@@ -1,7 +1,8 @@
 """Following Flower forward: upgrades across releases, proven with Flower's own runs.
 
-Runs after test_operations.py and test_safety.py on the same target and
-starts from its own state: 1.19.0 with an empty database and two runs. Every
+Its own scenario (molecule/versions, one Debian 12 host, side by side with
+operations); it starts from its own state: 1.19.0 with an empty database and
+two runs. Every
 step goes through the operator playbooks with `-e flower_superlink_version`,
 as an operator upgrades, and checks the runs the real `flwr` CLI of the
 running release lists.
@@ -20,15 +21,19 @@ from typing import Any
 
 import pytest
 from conftest import (
+    CONFIRM,
     Deployment,
     Flwr,
     as_stored,
+    assert_ok,
+    quiet_database,
     recap,
+    record,
     run_playbook,
+    running_image,
     sha256,
     stored_runs,
 )
-from test_operations import CONFIRM, assert_ok, quiet_database, record, running_image
 
 OLD = "1.19.0"
 
