@@ -23,12 +23,10 @@ import nox
 ROOT = Path(__file__).parent
 TOOLCHAIN = ROOT / ".nox" / "toolchain"
 # Scenarios `nox -s molecule` runs, in order. sandbox and bench are tools, not tests.
-SCENARIOS = ["default", "operations", "hardening"]
+SCENARIOS = ["default", "hardening", "offsite", "operations", "versions"]
 # Scenarios in the same stage run side by side (own hosts, own Molecule
-# state; most of their time is round trips into their hosts). operations runs
-# alone: under the load of another scenario a timing-sensitive test of it
-# was flaky, and it is the longest (issue 11).
-STAGES = [["default", "hardening"], ["operations"]]
+# state; most of their time is round trips into their hosts and waits).
+STAGES = [["default", "hardening", "offsite"], ["operations", "versions"]]
 SANDBOX_HOST = "flower-sandbox"
 
 nox.options.sessions = ["lint", "molecule"]

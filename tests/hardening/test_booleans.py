@@ -26,6 +26,8 @@ NO_CHANGE = [
     "flower_superlink_backup_fetch=false",
     "flower_superlink_lock_break=false",
     "flower_superlink_reset_confirm=false",
+    "flower_superlink_runtime_dependency_installation=false",
+    "flower_superlink_update_check=no",
 ]
 # (variables as typed, playbook, what must happen: "unchanged", "diff:<text in the diff>",
 #  "task:<name of a task that changes>" or "fails:<text of the failure>")
@@ -35,6 +37,19 @@ CASES: list[tuple[str, list[str], str, str]] = [
     ("tls-generate-false", ["flower_superlink_tls_generate=false"], "deploy.yml", "fails:flower_superlink_tls_ca_cert"),
     ("reset-confirm-false", ["flower_superlink_reset_confirm=false"], "reset.yml", "fails:Refusing to reset"),
     ("engine-enabled-false", ["docker_engine_service_enabled=false"], "deploy.yml", "task:Ensure the Docker service"),
+    # Read as true, these would let an untested release or a schema cliff through.
+    (
+        "allow-untested-false",
+        ["flower_superlink_version=1.43.0", "flower_superlink_allow_untested_version=false"],
+        "deploy.yml",
+        "fails:flower_superlink_allow_untested_version=true",
+    ),
+    (
+        "fresh-state-0",
+        ["flower_superlink_version=1.25.0", "flower_superlink_upgrade_fresh_state=0"],
+        "deploy.yml",
+        "fails:Refusing to deploy Flower 1.25.0",
+    ),
 ]
 
 
