@@ -178,64 +178,88 @@ def test_the_next_backup_recovers_by_itself(host: Any) -> None:
 
 # --- bad input ----------------------------------------------------------------
 
-# (extra vars as JSON, what the error must say), one row per class of mistake.
-BAD_INPUT = [
-    ({"flower_offsite_backup_repository": "ftp://backup/flower"}, "is not a restic repository"),
-    ({"flower_offsite_backup_repository": "sftp:backup-host"}, "must be sftp:[user@]host:/path"),
-    ({"flower_offsite_backup_repository": "/srv/backup dir"}, "contains a space"),
-    ({"flower_offsite_backup_repository": REPOSITORY + "\n"}, "newline or control character"),
-    ({"flower_offsite_backup_repository": "/etc/ssh/backups"}, "inside /etc/ssh"),
-    ({"flower_offsite_backup_password": ""}, "is required with a repository"),
-    ({"flower_offsite_backup_password": "pass\nword"}, "newline or control character"),
-    ({"flower_offsite_backup_environment": {"RESTIC_PASSWORD": "x"}}, 'may not set "RESTIC_PASSWORD"'),
-    ({"flower_offsite_backup_environment": {"AWS_KEY": "a\nb"}}, "without control characters"),
-    ({"flower_offsite_backup_environment": "AWS_KEY=x"}, "must be a mapping"),
-    ({"flower_offsite_backup_sftp_private_key_content": "/root/.ssh/id_ed25519"}, "is not a PEM/OpenSSH private key"),
-    ({"flower_offsite_backup_sftp_known_hosts": ["flower-offsite-store"]}, "is not 'host keytype base64'"),
-    ({"flower_offsite_backup_sftp_known_hosts": "flower-offsite-store ssh-ed25519 AAAA"}, "must be a list"),
-    ({"flower_offsite_backup_schedule": "hourly; reboot"}, "is not a systemd calendar expression"),
-    ({"flower_offsite_backup_schedule": "every hour"}, "is not a systemd calendar expression"),
-    ({"flower_offsite_backup_check_schedule": "weekly\nExecStart=/bin/sh"}, "newline or control character"),
-    ({"flower_offsite_backup_randomized_delay": "-1"}, "must be between 0 and 86400"),
-    ({"flower_offsite_backup_randomized_delay": "5min"}, "is not a whole number"),
-    ({"flower_offsite_backup_check_read_data": "all"}, "must be empty, a percentage"),
-    ({"flower_offsite_backup_keep_local": "0"}, "must be between 1 and 1000"),
+# One row per class of mistake: (run, extra vars, the variable the error line
+# names, what it must say). Validation reports every problem at once, so rows
+# share a playbook run when they set different variables and none of them
+# stops the checks the others need: run 0 holds type errors (checked first),
+# runs 1-4 rule errors, run 5 a schedule only systemd itself can refuse.
+P = "flower_offsite_backup_"
+BAD_INPUT: list[tuple[int, dict[str, Any], str, str]] = [
+    (0, {P + "repository": REPOSITORY + "\n"}, "repository", "newline or control character"),
+    (0, {P + "password": "pass\nword"}, "password", "newline or control character"),
+    (0, {P + "environment": "AWS_KEY=x"}, "environment", "must be a mapping"),
+    (0, {P + "sftp_known_hosts": "flower-offsite-store ssh-ed25519 AAAA"}, "sftp_known_hosts", "must be a list"),
+    (0, {P + "check_schedule": "weekly\nExecStart=/bin/sh"}, "check_schedule", "newline or control character"),
+    (0, {P + "randomized_delay": "5min"}, "randomized_delay", "is not a whole number"),
+    (0, {P + "restore_overwrite": "flase"}, "restore_overwrite", "is not a boolean"),
+    (0, {P + "repo": REPOSITORY}, "repo", "did you mean flower_offsite_backup_repository?"),
+    (1, {P + "repository": "ftp://backup/flower"}, "repository", "is not a restic repository"),
+    (1, {P + "password": ""}, "password", "is required with a repository"),
+    (1, {P + "environment": {"RESTIC_PASSWORD": "x"}}, "environment", 'may not set "RESTIC_PASSWORD"'),
+    (1, {P + "sftp_private_key_content": "/root/.ssh/id_ed25519"}, "sftp_private_key_content", "is not a PEM"),
+    (1, {P + "sftp_known_hosts": ["flower-offsite-store"]}, "sftp_known_hosts", "is not 'host keytype base64'"),
+    (1, {P + "schedule": "hourly; reboot"}, "schedule", "is not a systemd calendar expression"),
+    (1, {P + "randomized_delay": "-1"}, "randomized_delay", "must be between 0 and 86400"),
+    (1, {P + "check_read_data": "all"}, "check_read_data", "must be empty, a percentage"),
+    (1, {P + "keep_local": "0"}, "keep_local", "must be between 1 and 1000"),
     (
-        {f"flower_offsite_backup_keep_{p}": 0 for p in ("hourly", "daily", "weekly", "monthly")},
+        1,
+        {P + f"keep_{period}": 0 for period in ("hourly", "daily", "weekly", "monthly")},
+        "keep_daily",
         "the repository would keep nothing",
     ),
-    ({"flower_offsite_backup_on_failure": "alert.service reboot.target"}, "must be a unit name"),
-    ({"flower_offsite_backup_metrics_dir": "/etc"}, "shared system directory"),
-    ({"flower_offsite_backup_config_dir": "/var/lib/flower-superlink/offsite"}, "must be distinct"),
-    ({"flower_offsite_backup_cache_dir": "cache"}, "must be an absolute path"),
-    ({"flower_offsite_backup_cache_dir": "/var/cache/../../etc"}, "must be normalised"),
-    ({"flower_offsite_backup_unit_name": "flower-superlink"}, "is the SuperLink's own unit name"),
-    ({"flower_offsite_backup_unit_name": "backup;x"}, "must be lower-case letters"),
-    ({"flower_offsite_backup_restore_snapshot": "../../etc/passwd"}, "must be latest or a snapshot ID"),
-    ({"flower_offsite_backup_restore_overwrite": "flase"}, "is not a boolean"),
-    ({"flower_offsite_backup_repo": REPOSITORY}, "did you mean flower_offsite_backup_repository?"),
+    (1, {P + "on_failure": "alert.service reboot.target"}, "on_failure", "must be a unit name"),
+    (1, {P + "metrics_dir": "/etc"}, "metrics_dir", "shared system directory"),
+    (1, {P + "config_dir": "/var/lib/flower-superlink/offsite"}, "config_dir", "must be distinct"),
+    (1, {P + "cache_dir": "cache"}, "cache_dir", "must be an absolute path"),
+    (1, {P + "unit_name": "flower-superlink"}, "unit_name", "is the SuperLink's own unit name"),
+    (1, {P + "restore_snapshot": "../../etc/passwd"}, "restore_snapshot", "must be latest or a snapshot ID"),
+    (2, {P + "repository": "sftp:backup-host"}, "repository", "must be sftp:[user@]host:/path"),
+    (2, {P + "environment": {"AWS_KEY": "a\nb"}}, "environment", "without control characters"),
+    (2, {P + "cache_dir": "/var/cache/../../etc"}, "cache_dir", "must be normalised"),
+    (2, {P + "unit_name": "backup;x"}, "unit_name", "must be lower-case letters"),
+    (3, {P + "repository": "/srv/backup dir"}, "repository", "contains a space"),
+    (4, {P + "repository": "/etc/ssh/backups"}, "repository", "inside /etc/ssh"),
+    (5, {P + "schedule": "every hour"}, "schedule", "is not a systemd calendar expression"),
 ]
 
 
 @pytest.fixture(scope="module")
 def refused(request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr) -> dict[int, Any]:
-    """Every bad-input row run through deploy.yml at once (validation comes
+    """The bad-input runs through deploy.yml, side by side (validation comes
     before the lock, so they cannot interfere); the host must not change."""
     flwr.stop_running()  # running runs write to the database by themselves
+    runs: dict[int, dict[str, Any]] = {}
+    for group, variables, _, _ in BAD_INPUT:
+        assert not set(variables) & set(runs.get(group, {})), f"run {group} sets a variable twice"
+        runs.setdefault(group, {}).update(variables)
     before, state = host_files(host), state_of(host, deployment)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        runs = list(pool.map(lambda row: run_playbook(request, host, "deploy.yml", json.dumps(row[0])), BAD_INPUT))
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = pool.map(lambda group: run_playbook(request, host, "deploy.yml", json.dumps(runs[group])), runs)
+        refused = dict(zip(runs, results, strict=True))
     assert unchanged_files(before, host_files(host)) == ""
     assert state_of(host, deployment) == state
-    return dict(enumerate(runs))
+    return refused
 
 
-@pytest.mark.parametrize("row", range(len(BAD_INPUT)), ids=[next(iter(r[0])) for r in BAD_INPUT])
+def problems(stdout: str) -> list[str]:
+    """The refusal's problem lines ("- name=value what is wrong (fix)"), unwrapped."""
+    # The message is printed as YAML, where its newlines may show as "\\n".
+    text = " ".join(stdout.replace("\\n", "\n").split())
+    return [P + item.split(" - " + P)[0] for item in text.split(" - " + P)[1:]]
+
+
+@pytest.mark.parametrize("row", range(len(BAD_INPUT)), ids=[f"{r[2]}-{r[0]}" for r in BAD_INPUT])
 def test_bad_input_is_refused_with_the_reason(refused: dict[int, Any], row: int) -> None:
-    result = refused[row]
+    group, _, name, says = BAD_INPUT[row]
+    result = refused[group]
     assert result.returncode != 0
-    assert BAD_INPUT[row][1] in result.stdout, result.stdout[-2500:]
     assert "Nothing was changed" in result.stdout or "nothing was changed" in result.stdout
+    if group == 5:  # refused by systemd on the host, after the controller's checks passed
+        assert says in " ".join(result.stdout.split()), result.stdout[-2500:]
+        return
+    lines = [line for line in problems(result.stdout) if line.startswith((P + name + "=", P + name + " "))]
+    assert any(says in line for line in lines), f"{name}: {lines or problems(result.stdout)}"
 
 
 def test_wrong_password_is_refused_and_changes_nothing(
@@ -251,6 +275,31 @@ def test_wrong_password_is_refused_and_changes_nothing(
     assert state_of(host, deployment) == state
     # The timer still uses the right password.
     assert start_backup(host).rc == 0
+
+
+def test_check_mode_changes_nothing_on_the_deployed_host(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr
+) -> None:
+    flwr.stop_running()
+    before = host_files(host)
+    result = run_playbook(request, host, "deploy.yml", options=("--check", "--diff"))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert recap(result, host)["changed"] == 0
+    assert unchanged_files(before, host_files(host)) == ""
+
+
+def test_check_mode_previews_a_new_machine_and_writes_nothing(request: pytest.FixtureRequest, host: Any) -> None:
+    """The spare, still blank, previewed under the SuperLink's name: the
+    timers and settings show as changes, nothing is written."""
+    spare = other_host(request, "flower-offsite-spare")
+    before = host_files(spare)
+    result = run_playbook(
+        request, host, "deploy.yml", "ansible_host=flower-offsite-spare", options=("--check", "--diff")
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "flower_offsite_backup : Install the backup and check units" in result.stdout
+    assert unchanged_files(before, host_files(spare)) == ""
+    assert not spare.file(CONFIG_DIR).exists
 
 
 # --- restore.yml ---------------------------------------------------------------------
