@@ -206,11 +206,21 @@ class Flwr:
     def run_ids(self) -> set[int]:
         return {int(run["run-id"]) for run in self.runs()}
 
-    def stop_running(self) -> None:
-        """Stop every run still running: their heartbeats write to the database."""
+    def stop_running(self) -> int:
+        """Stop every run still running: their heartbeats write to the database.
+
+        Returns how many runs were stopped."""
+        stopped = 0
         for run in self.runs():
             if run["status"] in {"pending", "starting", "running"}:
-                self.call("stop", str(run["run-id"]))
+                try:
+                    self.call("stop", str(run["run-id"]))
+                except AssertionError as err:
+                    # It may finish between `ls` and `stop`.
+                    if "already finished" not in str(err):
+                        raise
+                stopped += 1
+        return stopped
 
     def wait_run_ids(self, timeout: float = 90) -> set[int]:
         """Run IDs once the SuperLink answers again (after a restart)."""
@@ -423,13 +433,22 @@ def record(host: Any) -> dict[str, Any]:
     return data
 
 
+# Seconds after a stop by which a stopped run's ServerApp has sent its last
+# (refused) heartbeat: 0.8 x 30 s x 1.1 + 5 s call timeout, rounded up.
+HEARTBEAT_REFUSED_WITHIN = 32.0
+
+
 def quiet_database(host: Any, deployment: Deployment, flwr: Flwr) -> str:
     """Stop running runs, then wait until the database file stops changing.
 
     A running run's heartbeat rewrites the database every ~20 s; a byte-for-byte
-    comparison needs a database nobody writes to.
+    comparison needs a database nobody writes to. A stopped run's ServerApp
+    process lives on: its next heartbeat (Flower sends one every 0.8 x 30 s
+    +- 10 %, with a 5 s call timeout) is refused and it pushes that error into
+    the `logs` table, once, up to ~32 s after the stop (measured with 1.19:
+    18 s). So after stopping a run, stability only counts from then on.
     """
-    flwr.stop_running()
+    stopped_at = time.monotonic() if flwr.stop_running() else None
     # A stopped run writes its final status when its ServerApp process has
     # ended, which takes longer on a loaded machine: wait for that first.
     wait_for(
@@ -438,6 +457,8 @@ def quiet_database(host: Any, deployment: Deployment, flwr: Flwr) -> str:
         "every run to reach a finished status",
         interval=2,
     )
+    if stopped_at is not None:
+        time.sleep(max(0.0, stopped_at + HEARTBEAT_REFUSED_WITHIN - time.monotonic()))
     samples: list[str] = []
 
     def stable() -> str | None:
