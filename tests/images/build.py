@@ -190,12 +190,17 @@ def superlink_archive(version: str) -> Path:
     build_ref = f"flower-iac/superlink:{version}"
     upstream_ref = f"flwr/superlink:{version}"
     archive = CACHE / "images" / f"flwr-superlink-{version}.tar"
-    id_file = archive.with_suffix(".id")
     if image_key(build_ref) != key:
         with tempfile.TemporaryDirectory() as ctx:
             shutil.copytree(wheels(version, lock), Path(ctx) / "wheels")
             pip_wheel = next((Path(ctx) / "wheels").glob("pip-*.whl")).name
             build(build_ref, dockerfile, Path(ctx), key, {"BASE_IMAGE": base, "PIP_WHEEL": pip_wheel})
+    return save(build_ref, upstream_ref, archive)
+
+
+def save(build_ref: str, upstream_ref: str, archive: Path) -> Path:
+    """``docker save`` a built image under its upstream name, unless the archive holds it already."""
+    id_file = archive.with_suffix(".id")
     built = image_id(build_ref)
     if archive.is_file() and id_file.is_file() and id_file.read_text() == built:
         log(f"{archive.relative_to(REPO) if archive.is_relative_to(REPO) else archive} is up to date")
@@ -216,6 +221,20 @@ def superlink_archive(version: str) -> Path:
     return archive
 
 
+def supernode_archive(version: str) -> Path:
+    """The SuperNode stand-in, ``flwr/supernode:<version>``: the SuperLink stand-in's
+    venv (flwr and the test app's numpy) with flower-supernode as entrypoint, as
+    Flower's own images share one base."""
+    superlink_archive(version)
+    base = f"flower-iac/superlink:{version}"
+    dockerfile = HERE / "supernode.Dockerfile"
+    key = digest(image_key(base) or "", dockerfile.read_bytes())
+    build_ref = f"flower-iac/supernode:{version}"
+    with tempfile.TemporaryDirectory() as ctx:
+        build(build_ref, dockerfile, Path(ctx), key, {"BASE_IMAGE": base})
+    return save(build_ref, f"flwr/supernode:{version}", CACHE / "images" / f"flwr-supernode-{version}.tar")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", nargs="*", default=sorted(HOST_SUITES), choices=sorted(HOST_SUITES))
@@ -223,12 +242,21 @@ def main() -> None:
     # role's default, 1.20.0 shares its schema, 1.25.0 is the last release
     # before Alembic, 1.42.0 the current one.
     parser.add_argument("--flwr-versions", nargs="*", default=["1.19.0", "1.20.0", "1.25.0", "1.42.0"])
+    # SuperNodes run in the federation scenario only, at the current release.
+    parser.add_argument("--supernode-versions", nargs="*", default=["1.42.0"])
     opts = parser.parse_args()
     # debootstrap is network-bound, so the independent builds overlap well.
     # The SuperLink versions share one base root filesystem: built in turn.
     with ThreadPoolExecutor(max_workers=3) as pool:
         jobs = [pool.submit(host_image, tag) for tag in opts.hosts]
-        jobs.append(pool.submit(lambda: [superlink_archive(v) for v in opts.flwr_versions]))
+        jobs.append(
+            pool.submit(
+                lambda: (
+                    [superlink_archive(v) for v in opts.flwr_versions]
+                    + [supernode_archive(v) for v in opts.supernode_versions]
+                )
+            )
+        )
         for job in jobs:
             job.result()
     log("ready")

@@ -354,6 +354,25 @@ class Checker:
             if isinstance(archive, str) and archive and not FILE_NAME_RE.match(posixpath.basename(archive)):
                 self.err("image_archive", "must end in a plain file name (letters, digits, . _ + -)")
 
+    def flags(self, name: str, allowed: set[str] | None, managed: set[str] | None) -> None:
+        """Extra flags for `docker run` (only ``allowed`` ones) or for Flower (none of ``managed``)."""
+        args = self.v(name)
+        if not isinstance(args, list):
+            return
+        for arg in args:
+            if not isinstance(arg, str) or not ARG_RE.match(arg):
+                self.err(name, f"has {json.dumps(arg)}", "each item one --flag or --flag=value, no spaces around =")
+                continue
+            flag = arg.split("=", 1)[0]
+            if allowed is not None and flag not in allowed:
+                self.err(
+                    name,
+                    f"has {flag}, which could undo the container's isolation",
+                    f"allowed: {', '.join(sorted(allowed))}",
+                )
+            if managed is not None and flag in managed:
+                self.err(name, f"has {flag}, which the role sets itself", "use the role's variable for it")
+
     def as_flag(self, name: str) -> bool:
         if name == "image_source_archive":
             return self.v("image_source") == "archive"
@@ -473,26 +492,8 @@ class Checker:
                     self.err("env", f"has a non-scalar value for {key}", "quote it as a string")
                 elif CONTROL_RE.search(str(value)):
                     self.err("env", f"has a newline or control character in the value of {key}")
-        for name, allowed, managed in (
-            ("docker_run_extra_args", DOCKER_RUN_ALLOWED, None),
-            ("extra_args", None, SUPERLINK_MANAGED),
-        ):
-            args = self.v(name)
-            if not isinstance(args, list):
-                continue
-            for arg in args:
-                if not isinstance(arg, str) or not ARG_RE.match(arg):
-                    self.err(name, f"has {json.dumps(arg)}", "each item one --flag or --flag=value, no spaces around =")
-                    continue
-                flag = arg.split("=", 1)[0]
-                if allowed is not None and flag not in allowed:
-                    self.err(
-                        name,
-                        f"has {flag}, which could undo the container's isolation",
-                        f"allowed: {', '.join(sorted(allowed))}",
-                    )
-                if managed is not None and flag in managed:
-                    self.err(name, f"has {flag}, which the role sets itself", "use the role's variable for it")
+        self.flags("docker_run_extra_args", DOCKER_RUN_ALLOWED, None)
+        self.flags("extra_args", None, SUPERLINK_MANAGED)
         memory = self.v("memory_limit")
         if isinstance(memory, str) and memory and not MEMORY_RE.match(memory):
             self.err("memory_limit", "is not a Docker memory size", 'such as "512m" or "4g", or "" for none')

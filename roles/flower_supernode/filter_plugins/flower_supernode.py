@@ -1,0 +1,138 @@
+"""Validation and derived values of flower_supernode, run on the controller.
+
+The shared rules (types from meta/argument_specs.yml, string booleans, image
+names and releases, unknown or misspelt variable names) are
+flower_superlink's Checker; Flower's per-release facts are its table
+(roles/flower_superlink/vars/flower_releases.yml). This adds what is
+particular to a SuperNode: the address it dials, its --node-config and its
+extra flags.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+ROLE = Path(__file__).resolve().parent.parent
+_spec = importlib.util.spec_from_file_location(
+    "flower_superlink_rules", ROLE.parent / "flower_superlink" / "filter_plugins" / "flower_superlink.py"
+)
+rules = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
+_spec.loader.exec_module(rules)  # type: ignore[union-attr]
+
+PREFIX = "flower_supernode_"
+NODE_KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
+# A --node-config string value: Flower splits the flag on spaces outside
+# quotes and reads each value as TOML; no quotes or backslashes inside.
+NODE_STRING_RE = re.compile(r"[^\"'\\\x00-\x1f\x7f]{0,256}\Z")
+# flower-supernode flags the role sets itself.
+SUPERNODE_MANAGED = {
+    "--superlink",
+    "--insecure",
+    "--root-certificates",
+    "--auth-supernode-private-key",
+    "--auth-supernode-public-key",
+    "--node-config",
+    "--flwr-dir",
+    "--isolation",
+    "--clientappio-api-address",
+    "--host",
+    "--port",
+    "--ssl-certfile",
+    "--ssl-keyfile",
+    "--ssl-ca-certfile",
+    "--trusted-entities",
+    "--superexec-auth-secret-file",
+    "--allow-runtime-dependency-installation",
+}
+
+
+class Checker(rules.Checker):
+    prefix = PREFIX
+    readme = "roles/flower_supernode/README.md"
+
+    def node(self) -> None:
+        address = self.v("superlink_address")
+        if address:
+            host, _, port = address.rpartition(":")
+            if (
+                not (rules.HOSTNAME_RE.match(host) or rules.is_ip(host))
+                or not port.isdigit()
+                or not 0 < int(port) < 65536
+            ):
+                self.err("superlink_address", "must be host:port", "such as superlink.example.org:9092")
+        for key, value in (self.v("node_config") or {}).items():
+            if not isinstance(key, str) or not NODE_KEY_RE.match(key):
+                self.err("node_config", f"has the key {json.dumps(key)[:80]}", "letters, digits, _ and -")
+            elif isinstance(value, (bool, int, float)):
+                continue
+            elif not isinstance(value, str) or not NODE_STRING_RE.match(value):
+                self.err(
+                    "node_config",
+                    f"value of {key} must be a number, a boolean or a string without quotes, "
+                    "backslashes or control characters",
+                )
+        group = self.v("group")
+        if isinstance(group, str) and not re.match(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z", group):
+            self.err("group", "is not an inventory group name")
+
+    def process(self) -> None:
+        for name in ("service_name", "container_name"):
+            value = self.v(name)
+            if isinstance(value, str) and not rules.NAME_RE.match(value):
+                self.err(name, "must be 1-23 characters of a-z, 0-9 and -, starting with a letter")
+        self.int_in("uid", 1, 2**31 - 2, " (not root)")
+        self.int_in("gid", 1, 2**31 - 2, " (not root)")
+        self.int_in("pids_limit", 0, 4194304)
+        self.int_in("stop_timeout", 1, 3600, " seconds")
+        self.int_in("restart_sec", 1, 3600, " seconds")
+        memory = self.v("memory_limit")
+        if isinstance(memory, str) and memory and not rules.MEMORY_RE.match(memory):
+            self.err("memory_limit", "is not a size", "such as 512m or 2g")
+        self.flags("docker_run_extra_args", rules.DOCKER_RUN_ALLOWED, None)
+        self.flags("extra_args", None, SUPERNODE_MANAGED)
+
+
+def config_errors(config: dict[str, Any]) -> list[str]:
+    """Every problem with the role's variables ([] when valid); ``config`` has
+    the version and tag already resolved (they default to the SuperLink's)."""
+    checker = Checker({k: v for k, v in config.items() if k.startswith(PREFIX)}, rules._spec(ROLE))
+    checker.names()
+    checker.types()
+    if checker.errors:
+        return checker.errors
+    checker.image()
+    checker.node()
+    checker.process()
+    return checker.errors
+
+
+def node_config(config: dict[str, Any], partition: bool, index: int, count: int) -> str:
+    """The --node-config value: the operator's pairs, then the partition (unless given)."""
+    pairs = dict(config)
+    if partition:
+        pairs.setdefault("partition-id", index)
+        pairs.setdefault("num-partitions", count)
+    out = []
+    for key, value in pairs.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (int, float)):
+            text = str(value)
+        else:
+            text = json.dumps(value)
+        out.append(f"{key}={text}")
+    return " ".join(out)
+
+
+class FilterModule:
+    def filters(self) -> dict[str, Any]:
+        return {
+            "flower_supernode_config_errors": config_errors,
+            "flower_supernode_node_config": node_config,
+            "flower_supernode_release": rules.release_facts,
+            "flower_supernode_bool": rules.to_bool,
+        }
