@@ -396,7 +396,7 @@ class Checker:
                     "version",
                     f"is outside the releases this role knows ({table['oldest']} to {table['newest']}; "
                     f"tested: {', '.join(table['tested'])})",
-                    "pick one of those, or set flower_superlink_allow_untested_version=true to try it "
+                    f"pick one of those, or set {self.prefix}allow_untested_version=true to try it "
                     "(the health gate still decides, and a failed upgrade is rolled back)",
                 )
         digest = self.v("image_digest")
@@ -406,9 +406,7 @@ class Checker:
             self.err("image_source", "must be pull or archive")
         if self.v("image_source") == "archive":
             if not self.v("image_archive"):
-                self.err(
-                    "image_archive", "is required with flower_superlink_image_source=archive (a `docker save` file)"
-                )
+                self.err("image_archive", f"is required with {self.prefix}image_source=archive (a `docker save` file)")
             if digest:
                 self.err("image_digest", "cannot be combined with the archive source (loaded images carry no digest)")
         url = self.v("registry_url")
