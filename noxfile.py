@@ -28,7 +28,7 @@ TOOLCHAIN = ROOT / ".nox" / "toolchain"
 # run side by side; the next starts as soon as one ends (no stage barrier).
 # Measured on 2 cores: docs/benchmarks.md.
 SCENARIOS = ["default", "hardening", "offsite", "federation", "operations", "versions"]
-PARALLEL = 4
+PARALLEL = 3
 SANDBOX_HOST = "flower-sandbox"
 
 nox.options.sessions = ["lint", "molecule"]

@@ -140,8 +140,9 @@ def version_tuple(version: str) -> tuple[int, ...]:
 class Flwr:
     """The real ``flwr`` CLI, run on the target from the deployed image.
 
-    It runs in a throwaway container on the target's network, as an operator's
-    CLI would, and talks to the SuperLink's published Control (Exec) API. Its
+    It runs in a container on the target's network (one per release, kept
+    running between calls), as an operator's CLI would, and talks to the
+    SuperLink's published Control (Exec) API. Its
     exit code means nothing (it exits 0 on failure), so every call parses the
     JSON answer and checks ``success``.
 
@@ -165,16 +166,33 @@ class Flwr:
     def image(self) -> str:
         return f"{self.deployment.image.rsplit(':', 1)[0]}:{self.version}"
 
-    def call(self, *args: str) -> dict[str, Any]:
+    @property
+    def container(self) -> str:
+        """The long-lived CLI container on the target, one per release (and TLS or not)."""
+        return f"flwr-cli-{self.version}" + ("-tls" if self.deployment.tls else "")
+
+    def _start_container(self) -> None:
         d = self.deployment
-        # Over TLS the CLI verifies the SuperLink against the deployed CA.
-        tls = f"--volume {d.ca_cert}:/app/tls/ca.crt:ro " if d.tls else ""
+        # Over TLS the CLI verifies the SuperLink against the deployed CA (the
+        # directory, so a replaced certificate is seen).
+        tls = f"--volume {d.config_dir}/tls:/app/tls:ro " if d.tls else ""
+        self.host.run("docker rm --force %s", self.container)
+        started = self.host.run(
+            f"docker run --detach --name {self.container} --network host --pull never {tls}"
+            f"--volume {TARGET_APP_DIR}:/app/flower-app:ro --entrypoint sleep {self.image} infinity"
+        )
+        assert started.rc == 0, f"cannot start the flwr CLI container: {started.stderr}"
+
+    def call(self, *args: str) -> dict[str, Any]:
+        """One ``flwr`` command in the CLI container (started on first use, and
+        again after a reboot or engine restart took it away): a `docker exec`
+        costs a fraction of a `docker run --rm` per call."""
+        d = self.deployment
         name = "superlink-tls" if d.tls else "superlink"
         address = f"127.0.0.1:{d.control_port}"
-        mounts = f"--network host --pull never {tls}--volume {TARGET_APP_DIR}:/app/flower-app:ro"
         # The CLI writes into the app directory (FABs, and from 1.26 a rewritten
-        # pyproject.toml): it works on a throwaway copy of the read-only app.
-        prepare = "cp -r /app/flower-app /tmp/app && cd /tmp/app"
+        # pyproject.toml): each call works on a throwaway copy of the read-only app.
+        prepare = 'd=$(mktemp -d) && cp -r /app/flower-app/. "$d" && cd "$d"'
         if version_tuple(self.version) < (1, 26):
             federation = 'address="' + address + '"'
             config = f"--federation-config {shlex.quote(federation)}"
@@ -185,9 +203,12 @@ class Flwr:
             prepare += f" && mkdir -p ~/.flwr && printf %s {shlex.quote(toml)} > ~/.flwr/config.toml"
             app = ". " if args[0] == "run" else ""
             flwr = f"flwr {' '.join(args)} {app}{name} --format json"
-        script = f"{prepare} && exec {flwr}"
-        cmd = f"docker run --rm {mounts} --entrypoint sh {self.image} -c {shlex.quote(script)}"
+        script = f'{prepare} && {flwr}; rc=$?; cd / && rm -rf "$d"; exit $rc'
+        cmd = f"docker exec {self.container} sh -c {shlex.quote(script)}"
         res = self.host.run(cmd)
+        if res.rc != 0 and ("No such container" in res.stderr or "Error response from daemon" in res.stderr):
+            self._start_container()
+            res = self.host.run(cmd)
         try:
             answer: dict[str, Any] = json.loads(res.stdout)
         except json.JSONDecodeError:
@@ -336,14 +357,18 @@ def playbook_command(
     cmd += ["--limit", target_name(host), *options]
     for var in extra_vars:
         cmd += ["-e", var]
+    return cmd, playbook_env()
+
+
+def playbook_env() -> dict[str, str]:
+    """The environment an operator's ansible-playbook runs with, in plain text."""
     # Molecule exports ANSIBLE_FORCE_COLOR; the tests read plain text.
-    env = {
+    return {
         **os.environ,
         "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
     }
-    return cmd, env
 
 
 def run_playbook(

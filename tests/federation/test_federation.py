@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from typing import Any
 
 import pytest
 import testinfra
-from conftest import ROOT, Flwr, assert_ok, wait_for
+from conftest import ROOT, Flwr, assert_ok, playbook_env, sha256, wait_for
 
-# The tests drive the federation from its SuperLink host.
+# The tests drive the federation from its SuperLink host. Every test takes
+# `host`: pytest groups tests by that parametrized fixture, so one without it
+# would run out of file order (after the decommissioning at the end).
 testinfra_hosts = ["ansible://flower-fed-superlink"]
 NODES = ["flower-fed-node-d12", "flower-fed-node-d13"]
 SERVICE = "flower-supernode"
@@ -50,7 +53,7 @@ def online_nodes(flwr: Flwr) -> list[dict[str, Any]]:
     return [n for n in nodes if n.get("status") == "online"]
 
 
-def test_each_supernode_runs_confined_with_its_own_key(nodes: dict[str, Any]) -> None:
+def test_each_supernode_runs_confined_with_its_own_key(host: Any, nodes: dict[str, Any]) -> None:
     for name, node in nodes.items():
         assert node.service(SERVICE).is_enabled, name
         assert node.service(SERVICE).is_running, name
@@ -87,11 +90,73 @@ def test_restarted_superlink_is_rejoined_by_every_node(host: Any, flwr: Flwr) ->
     completed_run(flwr)
 
 
-def test_check_mode_on_the_whole_federation_changes_nothing(request: pytest.FixtureRequest) -> None:
+def test_check_mode_on_the_whole_federation_changes_nothing(request: pytest.FixtureRequest, host: Any) -> None:
     cmd = ["ansible-playbook", "playbooks/deploy.yml", "--check", "--diff"]
     cmd += ["-i", request.config.getoption("ansible_inventory")]
-    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=playbook_env(), check=False)
     assert_ok(result)
     recaps = [line for line in result.stdout.splitlines() if " : ok=" in line]
     assert len(recaps) == 1 + len(NODES), recaps
     assert all("changed=0" in line for line in recaps), recaps
+
+
+# --- decommissioning (last: it removes a node) ------------------------------------
+
+KEY = "/etc/flower-supernode/keys/supernode"
+CA = "/etc/flower-supernode/tls/ca.crt"
+UNIT = "/etc/systemd/system/flower-supernode.service"
+
+
+def decommission(request: pytest.FixtureRequest, *extra: str) -> subprocess.CompletedProcess[str]:
+    cmd = ["ansible-playbook", "playbooks/decommission.yml", "-i", request.config.getoption("ansible_inventory")]
+    for var in (f"flower_supernode_decommission={NODES[0]}", *extra):
+        cmd += ["-e", var]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=playbook_env(), check=False)
+
+
+def test_decommission_without_confirmation_is_refused(
+    request: pytest.FixtureRequest, host: Any, nodes: dict[str, Any]
+) -> None:
+    node = nodes[NODES[0]]
+    before = (sha256(node, UNIT), sha256(node, KEY))
+    result = decommission(request)
+    assert result.returncode != 0
+    assert "Nothing was changed" in " ".join(result.stdout.split())
+    assert (sha256(node, UNIT), sha256(node, KEY)) == before
+    assert node.service(SERVICE).is_running
+
+
+def test_decommissioned_node_is_gone_and_its_old_key_refused(
+    request: pytest.FixtureRequest, flwr: Flwr, nodes: dict[str, Any], docker_client: Any
+) -> None:
+    node = nodes[NODES[0]]
+    # What a stolen or forgotten copy of the node's identity would be.
+    node.run("mkdir -p /root/old && cp %s %s.pub %s /root/old/ && chown -R 49999 /root/old", KEY, KEY, CA)
+    assert_ok(decommission(request, "flower_supernode_decommission_confirm=true"))
+    assert not node.file(UNIT).exists
+    assert not node.file(KEY).exists
+    assert not node.service(SERVICE).is_running
+    assert node.run("docker inspect %s", CONTAINER).rc != 0
+    wait_for(lambda: len(online_nodes(flwr)) == 1, 90, "one SuperNode left online", interval=3)
+    # The old key no longer gets in: a SuperNode started by hand with it never comes online.
+    address = docker_client.containers.get("flower-fed-superlink").attrs["NetworkSettings"]["Networks"]
+    ip = address["flower-fed"]["IPAddress"]
+    node.check_output(
+        "docker run -d --name revoked --pull never --add-host flower-fed-superlink:%s "
+        "--volume /root/old:/app/old:ro flwr/supernode:1.42.0 --superlink flower-fed-superlink:9092 "
+        "--root-certificates /app/old/ca.crt --auth-supernode-private-key /app/old/supernode",
+        ip,
+    )
+    time.sleep(20)
+    assert len(online_nodes(flwr)) == 1
+    logs = node.run("docker logs revoked").stderr + node.run("docker logs revoked").stdout
+    node.run("docker rm -f revoked")
+    assert "SuperNode ID" not in logs, logs[-2000:]
+    # The federation goes on with the node that is left.
+    run_id = int(flwr.call("run", "--run-config", "min-nodes=1")["run-id"])
+    wait_for(
+        lambda: any(int(r["run-id"]) == run_id and r["status"] == "finished:completed" for r in flwr.runs()),
+        240,
+        f"run {run_id} to complete on the remaining SuperNode",
+        interval=3,
+    )

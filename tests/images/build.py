@@ -159,6 +159,25 @@ def host_image(tag: str) -> str:
     return ref
 
 
+# What docker_engine installs per suite (roles/docker_engine/vars/), its Python
+# libraries, python3-apt, and openssh-client for flower_supernode's keys.
+DOCKER_PACKAGES = {
+    "debian12": "docker.io python3-requests python3-apt openssh-client",
+    "debian13": "docker.io docker-cli python3-requests python3-apt openssh-client",
+}
+
+
+def docker_host_image(tag: str) -> str:
+    """``flower-iac/systemd-host:<tag>-docker``: the host with Debian's engine already installed."""
+    base = host_image(tag)
+    dockerfile = HERE / "host-docker.Dockerfile"
+    ref = f"flower-iac/systemd-host:{tag}-docker"
+    key = digest(image_key(base) or "", dockerfile.read_bytes(), DOCKER_PACKAGES[tag])
+    with tempfile.TemporaryDirectory() as ctx:
+        build(ref, dockerfile, Path(ctx), key, {"BASE_IMAGE": base, "PACKAGES": DOCKER_PACKAGES[tag]})
+    return ref
+
+
 def wheels(version: str, lock: Path) -> Path:
     dest = CACHE / "wheels" / version
     marker = dest / ".lock-digest"
@@ -248,7 +267,7 @@ def main() -> None:
     # debootstrap is network-bound, so the independent builds overlap well.
     # The SuperLink versions share one base root filesystem: built in turn.
     with ThreadPoolExecutor(max_workers=3) as pool:
-        jobs = [pool.submit(host_image, tag) for tag in opts.hosts]
+        jobs = [pool.submit(docker_host_image, tag) for tag in opts.hosts]
         jobs.append(
             pool.submit(
                 lambda: (
