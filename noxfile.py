@@ -128,13 +128,24 @@ def side_by_side(session: nox.Session, env: dict[str, str], scenarios: list[str]
 
 @nox.session(venv_backend="none")
 def sandbox(session: nox.Session) -> None:
-    """Create a local systemd host and deploy a SuperLink into it with deploy.yml."""
+    """Create a local systemd host and deploy a SuperLink into it with deploy.yml.
+
+    `nox -s sandbox -- tls` deploys it with TLS: a staging CA and a server
+    certificate generated into .tls/ (naming the host's address), and prints
+    the federation snippet that uses them."""
     env = toolchain(session)
+    tls = "tls" in session.posargs
     build_images(session, env, "--hosts", "debian12")
     session.run(tool("molecule"), "create", "-s", "sandbox", env=env, external=True)
-    session.run(tool("ansible-playbook"), "playbooks/deploy.yml", "-i", "inventories/sandbox", env=env, external=True)
+    extra = ["-e", "flower_superlink_insecure=false", "-e", "flower_superlink_tls_generate=true"] if tls else []
+    session.run(
+        tool("ansible-playbook"), "playbooks/deploy.yml", "-i", "inventories/sandbox", *extra, env=env, external=True
+    )
     ip = _docker("inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", SANDBOX_HOST)
     listing = _docker("exec", SANDBOX_HOST, "ls", "-ln", "/var/lib/flower-superlink")
+    ca = ROOT / ".tls" / "ca.crt"
+    security = [f'    root-certificates = "{ca}"'] if tls else ["    insecure = true"]
+    supernode = f"--root-certificates {ca}" if tls else "--insecure"
     session.log(
         "\n".join(
             [
@@ -143,11 +154,12 @@ def sandbox(session: nox.Session) -> None:
                 *("    " + line for line in listing.splitlines()),
                 f"Shell on the host:      docker exec -it {SANDBOX_HOST} bash",
                 f"SuperLink journal:      docker exec {SANDBOX_HOST} journalctl -u flower-superlink -f",
-                f"Fleet API (SuperNodes): {ip}:9092 (insecure)",
+                f"Fleet API (SuperNodes): {ip}:9092 ({'TLS' if tls else 'insecure'}), e.g.",
+                f"    flower-supernode --superlink {ip}:9092 {supernode}",
                 f"Exec API (flwr CLI):    {ip}:9093, e.g. in your app's pyproject.toml:",
                 "    [tool.flwr.federations.sandbox]",
                 f'    address = "{ip}:9093"',
-                "    insecure = true",
+                *security,
                 "Tear it down with:      nox -s sandbox_down",
             ]
         )

@@ -153,14 +153,19 @@ class Flwr:
     a throwaway copy of the app.
     """
 
-    def __init__(self, host: Any, deployment: Deployment, version: str | None = None) -> None:
+    def __init__(self, host: Any, deployment: Deployment, version: str | None = None, address: str = "") -> None:
         self.host = host
         self.deployment = deployment
         self.version = version or deployment.version
+        self.address = address or f"127.0.0.1:{deployment.control_port}"
 
     def at(self, version: str) -> Flwr:
         """The CLI of another release (after an upgrade or rollback)."""
-        return Flwr(self.host, self.deployment, version)
+        return Flwr(self.host, self.deployment, version, self.address)
+
+    def via(self, address: str) -> Flwr:
+        """The same CLI dialing the SuperLink at another name or address."""
+        return Flwr(self.host, self.deployment, self.version, address)
 
     @property
     def image(self) -> str:
@@ -189,7 +194,7 @@ class Flwr:
         costs a fraction of a `docker run --rm` per call."""
         d = self.deployment
         name = "superlink-tls" if d.tls else "superlink"
-        address = f"127.0.0.1:{d.control_port}"
+        address = self.address
         # The CLI writes into the app directory (FABs, and from 1.26 a rewritten
         # pyproject.toml): each call works on a throwaway copy of the read-only app.
         prepare = 'd=$(mktemp -d) && cp -r /app/flower-app/. "$d" && cd "$d"'

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import Deployment, Flwr, proc_status, sqlite_query, tcp_open
 
 # Tables every SuperLink release from 1.19 (SqliteLinkState) to 1.42 (Alembic) creates.
@@ -93,3 +94,15 @@ def test_serverappio_port_is_not_published(host: Any, container: dict[str, Any])
 
 def test_superlink_answers_the_flower_cli(flwr: Flwr) -> None:
     assert isinstance(flwr.run_ids(), set)
+
+
+def test_generated_certificate_serves_every_address_clients_dial(host: Any, deployment: Deployment, flwr: Flwr) -> None:
+    """A client given the host's own address (what `nox -s sandbox` prints) or
+    its inventory name passes Flower's hostname check against a generated
+    certificate, not only one that dials 127.0.0.1."""
+    if not deployment.tls:
+        pytest.skip("this host runs without TLS")
+    address = host.check_output("hostname -I").split()[0]
+    port = deployment.control_port
+    for dialed in (f"{address}:{port}", f"{host.backend.get_hostname()}:{port}"):
+        assert isinstance(flwr.via(dialed).runs(), list), dialed

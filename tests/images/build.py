@@ -32,8 +32,9 @@ LABEL = "org.flower-iac.build-key"
 
 # Debian suite per target host tag.
 HOST_SUITES = {"debian12": "bookworm", "debian13": "trixie"}
-# sudo: the deploy playbook becomes root the way it does on real servers.
-HOST_PACKAGES = ["python3", "systemd", "systemd-sysv", "ca-certificates", "sudo"]
+# sudo: the deploy playbook becomes root the way it does on real servers;
+# iproute2: Ansible reads the host's addresses with `ip`, as on any server.
+HOST_PACKAGES = ["python3", "systemd", "systemd-sysv", "ca-certificates", "sudo", "iproute2"]
 # The SuperLink stand-in needs only an interpreter; keeping systemd out keeps
 # the archive small, and every test host loads it.
 SUPERLINK_SUITE = "bookworm"
@@ -178,6 +179,23 @@ def docker_host_image(tag: str) -> str:
     return ref
 
 
+# The federation scenario's registry host: Debian's CNCF distribution registry
+# (docker-registry), htpasswd for its auth file, on the engine host (the
+# harness pushes the stand-in images through that engine).
+REGISTRY_PACKAGES = "docker-registry apache2-utils"
+
+
+def registry_host_image() -> str:
+    """``flower-iac/systemd-host:debian12-registry``: the engine host plus a registry."""
+    base = docker_host_image("debian12")
+    dockerfile = HERE / "host-docker.Dockerfile"
+    ref = "flower-iac/systemd-host:debian12-registry"
+    key = digest(image_key(base) or "", dockerfile.read_bytes(), REGISTRY_PACKAGES)
+    with tempfile.TemporaryDirectory() as ctx:
+        build(ref, dockerfile, Path(ctx), key, {"BASE_IMAGE": base, "PACKAGES": REGISTRY_PACKAGES})
+    return ref
+
+
 def wheels(version: str, lock: Path) -> Path:
     dest = CACHE / "wheels" / version
     marker = dest / ".lock-digest"
@@ -267,7 +285,9 @@ def main() -> None:
     # debootstrap is network-bound, so the independent builds overlap well.
     # The SuperLink versions share one base root filesystem: built in turn.
     with ThreadPoolExecutor(max_workers=3) as pool:
-        jobs = [pool.submit(docker_host_image, tag) for tag in opts.hosts]
+        jobs = [pool.submit(docker_host_image, tag) for tag in opts.hosts if tag != "debian12"]
+        if "debian12" in opts.hosts:
+            jobs.append(pool.submit(registry_host_image))  # builds the debian12 engine host first
         jobs.append(
             pool.submit(
                 lambda: (
