@@ -10,9 +10,12 @@ SuperLink lists the nodes online.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -88,6 +91,73 @@ def test_restarted_superlink_is_rejoined_by_every_node(host: Any, flwr: Flwr) ->
     flwr.wait_run_ids()
     wait_for(lambda: len(online_nodes(flwr)) == len(NODES), 120, "both SuperNodes to reconnect", interval=3)
     completed_run(flwr)
+
+
+# --- images from the registry (molecule/federation/prepare.yml) ------------------
+
+REGISTRY = "flower-fed-registry:5000"
+
+
+@pytest.fixture(scope="module")
+def registry(request: pytest.FixtureRequest) -> Any:
+    inventory = request.config.getoption("ansible_inventory")
+    return testinfra.get_host("ansible://flower-fed-registry", ansible_inventory=inventory)
+
+
+def running_image(target: Any, container: str) -> tuple[str, str, str]:
+    """What a container runs: the reference its unit names, the image ID, its start time."""
+    inspected = json.loads(target.check_output("docker inspect %s", container))[0]
+    return inspected["Config"]["Image"], inspected["Image"], inspected["State"]["StartedAt"]
+
+
+def test_every_image_was_pulled_from_the_registry_by_tag_or_digest(host: Any, nodes: dict[str, Any]) -> None:
+    assert running_image(host, "flower-superlink")[0] == f"{REGISTRY}/flwr/superlink:1.42.0"
+    digest = (Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "registry" / "supernode.digest").read_text()
+    assert digest.startswith("sha256:")
+    assert running_image(nodes[NODES[0]], CONTAINER)[0] == f"{REGISTRY}/flwr/supernode@{digest}"
+    unit = nodes[NODES[0]].file("/etc/systemd/system/flower-supernode.service").content_string
+    assert f"{REGISTRY}/flwr/supernode@{digest}" in unit
+    assert running_image(nodes[NODES[1]], CONTAINER)[0] == f"{REGISTRY}/flwr/supernode:1.42.0"
+
+
+def test_no_registry_credentials_are_left_on_any_host(host: Any, nodes: dict[str, Any]) -> None:
+    variables = host.ansible.get_variables()
+    password = variables["registry_password"]
+    # The password in any form a login leaves: plain, or base64 of user:password.
+    auth = base64.b64encode(f"{variables['registry_username']}:{password}".encode()).decode()
+    for target in (host, *nodes.values()):
+        assert not target.file("/root/.docker/config.json").exists
+        assert target.run("ls -d /tmp/docker-login.* /root/.ansible/tmp/docker-login.*").rc != 0
+        for secret in (password, auth):
+            found = target.run("grep -rlF -e %s /etc /root /tmp /var/tmp", secret)
+            assert found.stdout == "", found.stdout
+
+
+def test_a_tag_moved_in_the_registry_changes_nothing_that_runs(
+    request: pytest.FixtureRequest, host: Any, nodes: dict[str, Any], registry: Any
+) -> None:
+    """Someone pushes another image under the node's tag: neither a restart nor
+    the operator's next deploy runs it; a new tag or a digest would."""
+    tag = f"{REGISTRY}/flwr/supernode:1.42.0"
+    dockerfile = f"FROM {tag}\\nLABEL moved=yes\\n"
+    build = f"DOCKER_BUILDKIT=0 docker build -q -t {tag} -"
+    moved = registry.run(f"printf '{dockerfile}' | {build} && docker push -q {tag}")
+    assert moved.rc == 0, moved.stderr
+    node = nodes[NODES[1]]
+    before = running_image(node, CONTAINER)
+    node.run_test("systemctl restart %s", SERVICE)
+    wait_for(lambda: running_image(node, CONTAINER)[2] != before[2], 60, "the SuperNode to restart")
+    assert running_image(node, CONTAINER)[1] == before[1], "a restart ran the moved tag"
+    cmd = ["ansible-playbook", "playbooks/deploy.yml", "-i", request.config.getoption("ansible_inventory")]
+    cmd += ["--limit", NODES[1]]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=playbook_env(), check=False)
+    assert_ok(result)
+    password = host.ansible.get_variables()["registry_password"]
+    assert password not in result.stdout + result.stderr
+    recaps = [line for line in result.stdout.splitlines() if line.startswith(NODES[1]) and " : ok=" in line]
+    assert len(recaps) == 1 and "changed=0" in recaps[0], recaps
+    assert running_image(node, CONTAINER)[1] == before[1], "the deploy ran the moved tag"
+    assert "moved" not in node.check_output("docker inspect --format '{{json .Config.Labels}}' %s", CONTAINER)
 
 
 def test_check_mode_on_the_whole_federation_changes_nothing(request: pytest.FixtureRequest, host: Any) -> None:
