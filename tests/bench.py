@@ -31,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "flower-bench"
@@ -67,15 +68,42 @@ def molecule(step: str) -> None:
     sh("molecule", step, "-s", "bench")
 
 
-def playbook(inventory: Path, name: str, *extra_vars: str, fails: bool = False) -> None:
+def playbook(inventory: Path, name: str, *extra_vars: str, fails: bool = False, limit: str = "") -> None:
     """Run a playbook; it must succeed, or with ``fails`` fail (a refused or rolled-back upgrade)."""
     cmd = ["ansible-playbook", f"playbooks/{name}", "-i", str(inventory)]
+    if limit:
+        cmd += ["--limit", limit]
     for var in extra_vars:
         cmd += ["-e", var]
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
     result = subprocess.run(cmd, cwd=ROOT, check=False, capture_output=True, text=True, env=env)
     if (result.returncode != 0) != fails:
         raise SystemExit(f"bench: {name} {' '.join(extra_vars)} exited {result.returncode}\n{result.stdout[-3000:]}")
+
+
+EMPTY_PLAY = "- hosts: superlink\n  gather_facts: true\n  tasks: []\n"
+
+
+def empty_play(inventory: Path) -> None:
+    """The floor a deploy is measured against: a play that only gathers facts."""
+    play = inventory.with_name("empty.yml")
+    play.write_text(EMPTY_PLAY)
+    cmd = ["ansible-playbook", str(play), "-i", str(inventory)]
+    env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True, env=env)
+
+
+def bare_start_to_ready() -> None:
+    """flower-superlink started by hand in a plain container (no unit, no
+    backup, no gate): the floor for a restart. The unit is stopped meanwhile."""
+    sh("docker", "exec", HOST, "systemctl", "stop", "flower-superlink")
+    run = ["docker", "exec", HOST, "docker", "run", "--detach", "--rm", "--name", "flower-superlink"]
+    run += ["--network", "host", "--user", "49999:49999", "--volume", "/var/lib/flower-superlink:/app/state"]
+    sh(*run, "flwr/superlink:1.19.0", "--insecure", "--database", "/app/state/state.db")
+    try:
+        until_ready()
+    finally:
+        sh("docker", "exec", HOST, "docker", "rm", "--force", "flower-superlink")
 
 
 def release(version: str) -> list[str]:
@@ -167,6 +195,60 @@ def offsite(results: dict[str, object]) -> None:
         scenario("destroy")
 
 
+FAN_SUPERLINK = "flower-fan-superlink"
+FAN_NODES = [f"flower-fan-node{i}" for i in range(1, 10)]
+
+
+def fanout(results: dict[str, Any]) -> None:
+    """P6: deploy.yml for one new SuperNode host, then for eight new ones at
+    once (same play, forks), each with the SuperLink (1.42.0, TLS, keys
+    registered through the Control API) already deployed."""
+    sh("molecule", "destroy", "-s", "fanout")
+    with tempfile.TemporaryDirectory() as tmp:
+        inventory = Path(tmp) / "fanout.json"
+        try:
+            sh("molecule", "create", "-s", "fanout")
+            ip = sh(
+                "docker", "inspect", "--format", "{{.NetworkSettings.Networks.flower-fan.IPAddress}}", FAN_SUPERLINK
+            ).stdout.strip()
+            docker = {"ansible_connection": "community.docker.docker"}
+            inventory.write_text(
+                json.dumps(
+                    {
+                        "all": {
+                            "children": {
+                                "superlink": {
+                                    "hosts": {FAN_SUPERLINK: docker},
+                                    "vars": {
+                                        "flower_superlink_version": "1.42.0",
+                                        "flower_superlink_image_source": "archive",
+                                        "flower_superlink_image_archive": str(ARCHIVES / "flwr-superlink-1.42.0.tar"),
+                                        "flower_superlink_insecure": False,
+                                        "flower_superlink_tls_generate": True,
+                                        "flower_superlink_tls_generate_dir": str(Path(tmp) / "tls"),
+                                    },
+                                },
+                                "supernode": {
+                                    "hosts": dict.fromkeys(FAN_NODES, docker),
+                                    "vars": {
+                                        "flower_supernode_image_source": "archive",
+                                        "flower_supernode_image_archive": str(ARCHIVES / "flwr-supernode-1.42.0.tar"),
+                                        "flower_supernode_docker_run_extra_args": [f"--add-host={FAN_SUPERLINK}:{ip}"],
+                                    },
+                                },
+                            }
+                        }
+                    }
+                )
+            )
+            playbook(inventory, "deploy.yml", limit=FAN_SUPERLINK)
+            one = timed(lambda: playbook(inventory, "deploy.yml", limit=f"{FAN_SUPERLINK},{FAN_NODES[0]}"))
+            eight = timed(lambda: playbook(inventory, "deploy.yml", limit=",".join([FAN_SUPERLINK, *FAN_NODES[1:]])))
+            results["fanout"] = {"deploy_1_new_node_s": round(one, 2), "deploy_8_new_nodes_s": round(eight, 2)}
+        finally:
+            sh("molecule", "destroy", "-s", "fanout")
+
+
 def summary(samples: list[float]) -> dict[str, float]:
     return {
         "median_s": round(statistics.median(samples), 2),
@@ -181,11 +263,27 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="samples per restart kind")
     parser.add_argument("--offsite", action="store_true", help="also time off-host backup and restore (RPO/RTO)")
     parser.add_argument("--offsite-only", action="store_true", help="only time off-host backup and restore")
+    parser.add_argument("--fanout-only", action="store_true", help="only P6: deploy to 8 new SuperNodes vs 1")
     opts = parser.parse_args()
-    results: dict[str, object] = {
+    results: dict[str, Any] = {
         "machine": platform.node(),
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "cores": os.cpu_count(),
+        "connection": "community.docker.docker (docker exec)",
+        "ansible": sh("ansible", "--version").stdout.splitlines()[0],
+        "docker": sh("docker", "version", "--format", "{{.Server.Version}}").stdout.strip(),
     }
+    if opts.fanout_only:
+        fanout(results)
+        fan = results["fanout"]
+        one, eight = fan["deploy_1_new_node_s"], fan["deploy_8_new_nodes_s"]
+        fan["ratio"] = (
+            f"8 nodes / 1 node: {eight} s / {one} s = {eight / one:.2f}x (target <= 1.5x) {_met(eight <= 1.5 * one)}"
+        )
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.with_name("fanout.json").write_text(json.dumps(results, indent=2) + "\n")
+        print(json.dumps(results, indent=2))
+        return
     if opts.offsite_only:
         offsite(results)
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -200,6 +298,11 @@ def main() -> None:
             results["create_s"] = round(timed(lambda: molecule("create")), 2)
             results["deploy_first_s"] = round(timed(lambda: playbook(inventory, "deploy.yml")), 2)
             results["deploy_second_s"] = round(timed(lambda: playbook(inventory, "deploy.yml")), 2)
+            results["empty_play_s"] = round(timed(lambda: empty_play(inventory)), 2)
+            bare = [timed(bare_start_to_ready) for _ in range(opts.repeat)]
+            sh("docker", "exec", HOST, "systemctl", "start", "flower-superlink")
+            until_ready()
+            results["bare_start_to_ready"] = summary(bare)
             for name, action in [
                 ("restart_to_ready", restart_unit),
                 ("kill9_to_ready", kill_superlink),
@@ -225,9 +328,34 @@ def main() -> None:
             molecule("destroy")
     if opts.offsite:
         offsite(results)
+    results["ratios"] = ratios(results)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
+    for line in results["ratios"]:
+        print(line)
+
+
+def ratios(results: dict[str, Any]) -> list[str]:
+    """Issue 11's targets, each with the two figures it divides."""
+    lines = []
+    deploy, empty = results["deploy_second_s"], results["empty_play_s"]
+    ok = deploy <= 3 * empty
+    lines.append(
+        f"no-change deploy / empty play: {deploy} s / {empty} s = {deploy / empty:.1f}x (target <= 3x) {_met(ok)}"
+    )
+    bare = results["bare_start_to_ready"]["median_s"]
+    for name in ("restart_to_ready", "kill9_to_ready"):
+        took = results[name]["median_s"]
+        limit = 1.5 * bare + 1
+        lines.append(
+            f"{name}: {took} s vs 1.5 x bare start-to-ready ({bare} s) + 1 s = {limit:.2f} s {_met(took <= limit)}"
+        )
+    return lines
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
 
 
 if __name__ == "__main__":
