@@ -102,6 +102,19 @@ CASES: list[tuple[str, str, Extra, str]] = [
         "control_all",
     ),
     ("allow-list-name", "deploy.yml", {"flower_superlink_fleet_allowed_sources": ["example.org"]}, "fleet_allowed"),
+    # A registry address becomes a directory under /etc/docker/certs.d.
+    (
+        "registry-ca-path-escape",
+        "deploy.yml",
+        {"docker_engine_registry_ca_certificates": {"../../systemd/system/x": "-----BEGIN CERTIFICATE-----"}},
+        '["../../systemd/system/x"]',
+    ),
+    (
+        "registry-ca-not-pem",
+        "deploy.yml",
+        {"docker_engine_registry_ca_certificates": {"registry.example.org:5000": "/etc/ssl/ca.pem"}},
+        "to a PEM certificate",
+    ),
     # --- paths ---------------------------------------------------------------
     ("state-relative", "deploy.yml", "flower_superlink_state_dir=var/lib/flower", "state_dir"),
     ("state-root", "deploy.yml", "flower_superlink_state_dir=/", "state_dir"),
