@@ -117,7 +117,21 @@ def test_every_image_was_pulled_from_the_registry_by_tag_or_digest(host: Any, no
     assert running_image(nodes[NODES[0]], CONTAINER)[0] == f"{REGISTRY}/flwr/supernode@{digest}"
     unit = nodes[NODES[0]].file("/etc/systemd/system/flower-supernode.service").content_string
     assert f"{REGISTRY}/flwr/supernode@{digest}" in unit
-    assert running_image(nodes[NODES[1]], CONTAINER)[0] == f"{REGISTRY}/flwr/supernode:1.42.0"
+    # The Debian 13 node runs the ClientApp image it built FROM the registry's image.
+    app = running_image(nodes[NODES[1]], CONTAINER)[0]
+    assert app.startswith("flower-supernode-app:"), app
+    labels = nodes[NODES[1]].check_output("docker image inspect --format '{{json .Config.Labels}}' %s", app)
+    assert json.loads(labels)["org.flower-iac.supernode-base"] == f"{REGISTRY}/flwr/supernode:1.42.0"
+
+
+def test_clientapp_dependencies_were_built_into_the_node_image_offline(nodes: dict[str, Any]) -> None:
+    node = nodes[NODES[1]]
+    found = node.run("docker exec %s python -c 'import iniconfig; print(iniconfig.__file__)'", CONTAINER)
+    assert found.rc == 0, found.stderr
+    assert "/python/venv/" in found.stdout
+    # The build context held the wheel; the node's own engine built it with --no-index.
+    assert node.file("/var/cache/flower-supernode/app/wheels").listdir() == ["iniconfig-2.0.0-py3-none-any.whl"]
+    assert "--no-index" in node.file("/var/cache/flower-supernode/app/Dockerfile").content_string
 
 
 def test_no_registry_credentials_are_left_on_any_host(host: Any, nodes: dict[str, Any]) -> None:

@@ -49,6 +49,12 @@ BAD_INPUT: list[tuple[int, dict[str, Any], str, str]] = [
     (2, {N + "extra_args": ["--max-retries 3"]}, "extra_args", "each item one --flag"),
     (2, {N + "docker_run_extra_args": ["--volume=/:/host"]}, "docker_run_extra_args", "undo the container's"),
     (2, {N + "version": "9.0.0"}, "version", "is outside the releases"),
+    # ClientApp requirements reach pip inside an image build: options, files and URLs are not requirements.
+    (1, {N + "app_requirements": ["-r /etc/shadow"]}, "app_requirements", "name and version specifiers only"),
+    (2, {N + "app_requirements": ["numpy\n--index-url=http://evil"]}, "app_requirements", "specifiers only"),
+    (0, {N + "app_requirements": "numpy==2.0.2"}, "app_requirements", "must be a list"),
+    (1, {N + "app_wheels_dir": "wheels"}, "app_wheels_dir", "must be an absolute path"),
+    (2, {N + "app_wheels_dir": "/nonexistent/wheels"}, "app_wheels_dir", "is not a directory on the controller"),
 ]
 
 

@@ -265,11 +265,35 @@ def supernode_archive(version: str) -> Path:
     superlink_archive(version)
     base = f"flower-iac/superlink:{version}"
     dockerfile = HERE / "supernode.Dockerfile"
-    key = digest(image_key(base) or "", dockerfile.read_bytes())
+    pip_wheel = next(wheels(version, HERE / f"superlink-requirements-{version}.txt").glob("pip-*.whl"))
+    key = digest(image_key(base) or "", dockerfile.read_bytes(), pip_wheel.name)
     build_ref = f"flower-iac/supernode:{version}"
     with tempfile.TemporaryDirectory() as ctx:
+        (Path(ctx) / "wheels").mkdir()
+        shutil.copy(pip_wheel, Path(ctx) / "wheels")
         build(build_ref, dockerfile, Path(ctx), key, {"BASE_IMAGE": base})
     return save(build_ref, f"flwr/supernode:{version}", CACHE / "images" / f"flwr-supernode-{version}.tar")
+
+
+# A ClientApp dependency the stand-in images lack, as wheels on the controller:
+# the federation scenario has one SuperNode build its image with it, offline
+# (flower_supernode_app_requirements / _app_wheels_dir).
+APP_REQUIREMENTS = ["iniconfig==2.0.0"]
+
+
+def app_wheels() -> Path:
+    dest = CACHE / "wheels" / "app"
+    marker = dest / ".requirements"
+    want = "\n".join(APP_REQUIREMENTS)
+    if marker.is_file() and marker.read_text() == want:
+        return dest
+    log(f"download app wheels {', '.join(APP_REQUIREMENTS)}")
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    pip = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"]
+    run(*pip, "--python-version=3.11", "--platform=any", "-d", str(dest), *APP_REQUIREMENTS, quiet=True)
+    marker.write_text(want)
+    return dest
 
 
 def main() -> None:
@@ -293,6 +317,7 @@ def main() -> None:
                 lambda: (
                     [superlink_archive(v) for v in opts.flwr_versions]
                     + [supernode_archive(v) for v in opts.supernode_versions]
+                    + [app_wheels()]
                 )
             )
         )

@@ -50,6 +50,14 @@ SUPERNODE_MANAGED = {
 }
 
 
+# A pip requirement as the ClientApp's list may hold it: a name, extras and
+# version specifiers. No options (-r, -e, --index-url), URLs, paths or markers.
+REQUIREMENT_RE = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,-]+\])?"  # name[extras]
+    r"( ?(==|!=|<=|>=|~=|<|>)[A-Za-z0-9.*+!-]+,?)*\Z"  # version specifiers
+)
+
+
 class Checker(rules.Checker):
     prefix = PREFIX
     readme = "roles/flower_supernode/README.md"
@@ -95,6 +103,23 @@ class Checker(rules.Checker):
         self.flags("docker_run_extra_args", rules.DOCKER_RUN_ALLOWED, None)
         self.flags("extra_args", None, SUPERNODE_MANAGED)
 
+    def app(self) -> None:
+        bad = [r for r in self.v("app_requirements") or [] if not isinstance(r, str) or not REQUIREMENT_RE.match(r)]
+        if bad:
+            self.err(
+                "app_requirements",
+                f"holds {json.dumps(bad)[:120]}",
+                "one requirement per item, name and version specifiers only, such as numpy==2.0.2",
+            )
+        wheels = self.v("app_wheels_dir")
+        if wheels:
+            if not isinstance(wheels, str) or not wheels.startswith("/") or "\n" in wheels:
+                self.err("app_wheels_dir", "must be an absolute path on the controller")
+            elif not Path(wheels).is_dir():
+                self.err("app_wheels_dir", "is not a directory on the controller")
+            elif not self.v("app_requirements"):
+                self.err("app_wheels_dir", "is set but flower_supernode_app_requirements is empty")
+
 
 def config_errors(config: dict[str, Any]) -> list[str]:
     """Every problem with the role's variables ([] when valid); ``config`` has
@@ -107,6 +132,7 @@ def config_errors(config: dict[str, Any]) -> list[str]:
     checker.image()
     checker.node()
     checker.process()
+    checker.app()
     return checker.errors
 
 
