@@ -102,7 +102,9 @@ def test_generated_certificate_serves_every_address_clients_dial(host: Any, depl
     certificate, not only one that dials 127.0.0.1."""
     if not deployment.tls:
         pytest.skip("this host runs without TLS")
-    address = host.check_output("hostname -I").split()[0]
+    # The address the host's default route leaves from (not a Docker bridge's).
+    route = host.check_output("ip -4 -o route get 192.0.2.1").split()
+    address = route[route.index("src") + 1]
     port = deployment.control_port
     for dialed in (f"{address}:{port}", f"{host.backend.get_hostname()}:{port}"):
         assert isinstance(flwr.via(dialed).runs(), list), dialed

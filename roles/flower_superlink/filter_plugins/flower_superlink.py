@@ -684,9 +684,14 @@ def tls_names(names: list[Any], addresses: list[Any], extra: list[str]) -> list[
     """Subject alternative names for a generated server certificate: every
     name and address a client of this host may dial (an address as IP:, a name
     as DNS:; link-local addresses are not dialable without a zone, so left
-    out), then the operator's extras; in order, without repeats."""
+    out), then the operator's extras; without repeats. The host's addresses
+    are sorted: the order they are reported in changes between boots, and a
+    reordered list would make a new certificate (and a restart) each time."""
     sans: list[str] = []
-    for value in [*names, *addresses]:
+    ordered = sorted(
+        (a for a in addresses if is_ip(a)), key=lambda a: (ipaddress.ip_address(a).version, ipaddress.ip_address(a))
+    )
+    for value in [*names, *ordered]:
         if not isinstance(value, str) or not value:
             continue
         if is_ip(value):
