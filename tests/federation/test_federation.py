@@ -104,6 +104,11 @@ def registry(request: pytest.FixtureRequest) -> Any:
     return testinfra.get_host("ansible://flower-fed-registry", ansible_inventory=inventory)
 
 
+def pulled_digest() -> str:
+    """The SuperNode image's digest, as prepare.yml read it back after the push."""
+    return (Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "registry" / "supernode.digest").read_text().strip()
+
+
 def running_image(target: Any, container: str) -> tuple[str, str, str]:
     """What a container runs: the reference its unit names, the image ID, its start time."""
     inspected = json.loads(target.check_output("docker inspect %s", container))[0]
@@ -112,7 +117,7 @@ def running_image(target: Any, container: str) -> tuple[str, str, str]:
 
 def test_every_image_was_pulled_from_the_registry_by_tag_or_digest(host: Any, nodes: dict[str, Any]) -> None:
     assert running_image(host, "flower-superlink")[0] == f"{REGISTRY}/flwr/superlink:1.42.0"
-    digest = (Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "registry" / "supernode.digest").read_text()
+    digest = pulled_digest()
     assert digest.startswith("sha256:")
     assert running_image(nodes[NODES[0]], CONTAINER)[0] == f"{REGISTRY}/flwr/supernode@{digest}"
     unit = nodes[NODES[0]].file("/etc/systemd/system/flower-supernode.service").content_string
@@ -225,11 +230,14 @@ def test_decommissioned_node_is_gone_and_its_old_key_refused(
     # The old key no longer gets in: a SuperNode started by hand with it never comes online.
     address = docker_client.containers.get("flower-fed-superlink").attrs["NetworkSettings"]["Networks"]
     ip = address["flower-fed"]["IPAddress"]
+    # The image the node pulled by digest (decommissioning leaves images alone).
+    image = f"{REGISTRY}/flwr/supernode@{pulled_digest()}"
     node.check_output(
         "docker run -d --name revoked --pull never --add-host flower-fed-superlink:%s "
-        "--volume /root/old:/app/old:ro flwr/supernode:1.42.0 --superlink flower-fed-superlink:9092 "
+        "--volume /root/old:/app/old:ro %s --superlink flower-fed-superlink:9092 "
         "--root-certificates /app/old/ca.crt --auth-supernode-private-key /app/old/supernode",
         ip,
+        image,
     )
     time.sleep(20)
     assert len(online_nodes(flwr)) == 1
