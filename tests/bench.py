@@ -209,7 +209,11 @@ def fanout(results: dict[str, Any]) -> None:
         try:
             sh("molecule", "create", "-s", "fanout")
             ip = sh(
-                "docker", "inspect", "--format", "{{.NetworkSettings.Networks.flower-fan.IPAddress}}", FAN_SUPERLINK
+                "docker",
+                "inspect",
+                "--format",
+                '{{(index .NetworkSettings.Networks "flower-fan").IPAddress}}',
+                FAN_SUPERLINK,
             ).stdout.strip()
             docker = {"ansible_connection": "community.docker.docker"}
             inventory.write_text(
