@@ -78,7 +78,10 @@ def playbook(inventory: Path, name: str, *extra_vars: str, fails: bool = False, 
     env = {**os.environ, "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg")}
     result = subprocess.run(cmd, cwd=ROOT, check=False, capture_output=True, text=True, env=env)
     if (result.returncode != 0) != fails:
-        raise SystemExit(f"bench: {name} {' '.join(extra_vars)} exited {result.returncode}\n{result.stdout[-3000:]}")
+        failed = RESULTS.with_name(f"failed-{name}.log")
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        failed.write_text(result.stdout + result.stderr)
+        raise SystemExit(f"bench: {name} {' '.join(extra_vars)} exited {result.returncode} (whole output: {failed})")
 
 
 EMPTY_PLAY = "- hosts: superlink\n  gather_facts: true\n  tasks: []\n"
