@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -123,7 +124,21 @@ def side_by_side(session: nox.Session, env: dict[str, str], scenarios: list[str]
             if proc.returncode:
                 failed.append(scenario)
     if failed:
+        # The logs above are long; CI keeps only the end of its output. Repeat
+        # what failed where it is read.
+        for scenario in failed:
+            session.log(f"--- what failed in {scenario} ---")
+            print(failure_summary((logs / f"{scenario}.log").read_text()), flush=True)
         session.error(f"failed scenarios: {', '.join(failed)}")
+
+
+def failure_summary(log: str, limit: int = 60) -> str:
+    """The lines of a Molecule log that say what failed: pytest's short summary,
+    failed tasks and Molecule's own errors (ANSI colours removed)."""
+    plain = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in log.splitlines()]
+    marks = ("FAILED ", "ERROR ", "fatal: [", "failed: [", "CRITICAL", "Error:", "short test summary")
+    picked = [line for line in plain if any(m in line for m in marks) and "RETRYING" not in line]
+    return "\n".join(picked[-limit:] or plain[-limit:])
 
 
 @nox.session(venv_backend="none")
