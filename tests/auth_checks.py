@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Deployment, Flwr, supernode, version_tuple, wait_for
+from conftest import Deployment, Flwr, supernode, version_tuple
 
 # What a refused SuperNode says, per auth model.
 REFUSED = {"csv": "Public key not recognized", "register": "Failed to activate SuperNode"}
@@ -42,20 +42,19 @@ def test_authorised_supernode_completes_a_run_over_tls(host: Any, flwr: Flwr, al
     flwr.stop_running()
     run = flwr.submit_run()
 
-    def status() -> str | None:
+    def supernode_alive() -> None:
         if host.run("docker inspect --format '{{.State.Running}}' supernode-allowed").stdout.strip() != "true":
             logs = host.run("docker logs --tail 20 supernode-allowed")
             pytest.fail(f"the SuperNode stopped: {logs.stdout[-2000:]} {logs.stderr[-2000:]}")
-        current = {int(r["run-id"]): r["status"] for r in flwr.runs()}[run]
-        return current if current.startswith("finished") else None
 
     try:
-        finished = wait_for(status, 300, "the run to finish", interval=3)
+        statuses = flwr.wait_finished({run}, 300, check=supernode_alive)
     except BaseException:
         logs = host.run("docker logs --tail 30 supernode-allowed")
-        print(f"SuperNode log:\n{logs.stdout[-3000:]}\n{logs.stderr[-3000:]}")
+        state = host.run("docker inspect --format '{{.State.Status}} {{.State.ExitCode}}' supernode-allowed")
+        print(f"SuperNode {state.stdout.strip()}, its log:\n{logs.stdout[-3000:]}\n{logs.stderr[-3000:]}")
         raise
-    assert finished == "finished:completed"
+    assert statuses[run] == "finished:completed"
 
 
 def test_unknown_supernode_is_refused(host: Any, deployment: Deployment, supernode_keys: str) -> None:

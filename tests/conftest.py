@@ -250,13 +250,50 @@ class Flwr:
 
     def wait_run_ids(self, timeout: float = 90) -> set[int]:
         """Run IDs once the SuperLink answers again (after a restart)."""
-        return wait_for(self.run_ids_or_none, timeout, f"the SuperLink on {target_name(self.host)} to answer")
+        return wait_for(
+            self.run_ids_or_none, timeout, f"the SuperLink on {target_name(self.host)} to answer", interval=2
+        )
 
     def run_ids_or_none(self) -> set[int] | None:
+        # A `flwr` call costs seconds of CPU (it imports Flower); while the
+        # port is closed a socket probe answers for a fraction of that.
+        if not port_open(self.host, self.address):
+            return None
         try:
             return self.run_ids()
         except AssertionError:
             return None
+
+    def wait_finished(
+        self, run_ids: set[int], timeout: float, database: str = "", check: Callable[[], None] | None = None
+    ) -> dict[int, str]:
+        """Wait until every run in RUN_IDS has a finished status; return the
+        statuses `flwr ls` then shows for them. CHECK, called on every poll,
+        may fail the test early (a SuperNode that died).
+
+        The polling reads the SuperLink's database (each poll a few ms); the
+        final answer comes from the CLI. Polling with `flwr ls` kept a core
+        busy on a loaded machine and slowed the runs it waited for. The CLI
+        is still asked every 20 s: the SuperLink marks a run whose ServerApp
+        died as failed only when someone lists the runs."""
+        database = database or self.deployment.database
+        asked = time.monotonic()
+
+        def finished() -> dict[int, str] | None:
+            nonlocal asked
+            if check:
+                check()
+            if time.monotonic() - asked > 20:
+                asked = time.monotonic()
+                known = {int(run["run-id"]): str(run["status"]) for run in self.runs()}
+            else:
+                known = stored_statuses(self.host, database)
+            done = {run: known.get(run, "") for run in run_ids}
+            return done if all(status.startswith("finished") for status in done.values()) else None
+
+        wait_for(finished, timeout, f"runs {sorted(run_ids)} to finish", interval=2)
+        listed = {int(run["run-id"]): str(run["status"]) for run in self.runs()}
+        return {run: listed.get(run, "(not listed)") for run in run_ids}
 
 
 @pytest.fixture(scope="module")
@@ -336,6 +373,40 @@ import json, sqlite3, sys, urllib.parse
 con = sqlite3.connect(f"file:{urllib.parse.quote(sys.argv[1])}?mode=ro", uri=True)
 print(json.dumps([list(row) for row in con.execute(sys.argv[2])]))
 """
+
+
+# Each run's status as the CLI shows it ("pending", "starting", "running",
+# "finished:<sub-status>"), from the database of any tested release: up to
+# 1.25 the `run` table holds the timestamps, from 1.26 the run's primary task does.
+_RUN_STATUSES = """
+import json, sqlite3, sys, urllib.parse
+con = sqlite3.connect(f"file:{urllib.parse.quote(sys.argv[1])}?mode=ro", uri=True)
+columns = {row[1] for row in con.execute("PRAGMA table_info(run)")}
+sql = (
+    "SELECT run_id, starting_at, running_at, finished_at, sub_status FROM run"
+    if "finished_at" in columns
+    else "SELECT r.run_id, t.starting_at, t.running_at, t.finished_at, t.sub_status"
+    " FROM run r JOIN task t ON t.task_id = r.primary_task_id"
+)
+status = {}
+for run_id, starting, running, finished, sub in con.execute(sql):
+    phase = "running" if running else "starting" if starting else "pending"
+    status[run_id % 2**64] = f"finished:{sub}" if finished else phase
+print(json.dumps(status))
+"""
+
+
+def stored_statuses(host: Any, database: str) -> dict[int, str]:
+    """Run ID (as the CLI shows it) -> status, read from a SuperLink database."""
+    statuses: dict[str, str] = json.loads(host.check_output("python3 -c %s %s", _RUN_STATUSES, database))
+    return {int(run): status for run, status in statuses.items()}
+
+
+def port_open(host: Any, address: str) -> bool:
+    """Whether something on the target accepts TCP connections at HOST:PORT."""
+    name, _, port = address.rpartition(":")
+    script = "import socket, sys; sys.exit(socket.socket().connect_ex((sys.argv[1], int(sys.argv[2]))))"
+    return bool(host.run("timeout 5 python3 -c %s %s %s", script, name.strip("[]"), port).rc == 0)
 
 
 def sqlite_query(host: Any, database: str, sql: str) -> list[list[Any]]:
@@ -481,12 +552,7 @@ def quiet_database(host: Any, deployment: Deployment, flwr: Flwr) -> str:
     stopped_at = time.monotonic() if flwr.stop_running() else None
     # A stopped run writes its final status when its ServerApp process has
     # ended, which takes longer on a loaded machine: wait for that first.
-    wait_for(
-        lambda: all(run["status"].startswith("finished") for run in flwr.runs()),
-        120,
-        "every run to reach a finished status",
-        interval=2,
-    )
+    flwr.wait_finished(set(stored_statuses(host, deployment.database)), 120)
     if stopped_at is not None:
         time.sleep(max(0.0, stopped_at + HEARTBEAT_REFUSED_WITHIN - time.monotonic()))
     samples: list[str] = []
