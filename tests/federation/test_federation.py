@@ -37,23 +37,40 @@ def nodes(request: pytest.FixtureRequest) -> dict[str, Any]:
     return {name: testinfra.get_host(f"ansible://{name}", ansible_inventory=inventory) for name in NODES}
 
 
-def completed_run(flwr: Flwr, timeout: float = 240) -> int:
-    """Submit a run that needs every node; its ID once Flower reports it completed."""
-    run_id = int(flwr.call("run", "--run-config", f"min-nodes={len(NODES)}")["run-id"])
-
-    def status() -> str | None:
-        found = [r["status"] for r in flwr.runs() if int(r["run-id"]) == run_id]
-        if found and found[0].startswith("finished") and found[0] != "finished:completed":
-            pytest.fail(f"run {run_id} ended {found[0]}")
-        return found[0] if found and found[0] == "finished:completed" else None
-
-    wait_for(status, timeout, f"run {run_id} to complete on {len(NODES)} SuperNodes", interval=3)
+def completed_run(flwr: Flwr, timeout: float = 240, nodes: int = len(NODES)) -> int:
+    """Submit a run that needs NODES nodes; its ID once Flower reports it completed."""
+    run_id = int(flwr.call("run", "--run-config", f"min-nodes={nodes}")["run-id"])
+    status = flwr.wait_finished({run_id}, timeout)[run_id]
+    assert status == "finished:completed", f"run {run_id} on {nodes} SuperNodes ended {status}"
     return run_id
 
 
 def online_nodes(flwr: Flwr) -> list[dict[str, Any]]:
     nodes: list[dict[str, Any]] = flwr.call("supernode", "ls")["nodes"]
     return [n for n in nodes if n.get("status") == "online"]
+
+
+# Nodes whose last heartbeat keeps them online now (the SuperLink marks a
+# silent node offline only when something reads it, so `status` alone lags).
+_ONLINE_NODES = """
+import json, sqlite3, sys, time, urllib.parse
+con = sqlite3.connect(f"file:{urllib.parse.quote(sys.argv[1])}?mode=ro", uri=True)
+rows = con.execute("SELECT count(*) FROM node WHERE status = 'online' AND online_until > ?", (time.time(),))
+print(rows.fetchone()[0])
+"""
+
+
+def wait_online(flwr: Flwr, count: int, timeout: float) -> None:
+    """Wait until COUNT SuperNodes are online: polled in the SuperLink's
+    database (a `flwr` call costs seconds of CPU), then confirmed by `flwr supernode ls`."""
+    database = flwr.deployment.database
+    wait_for(
+        lambda: int(flwr.host.check_output("python3 -c %s %s", _ONLINE_NODES, database)) == count,
+        timeout,
+        f"{count} SuperNode(s) online in the database",
+        interval=2,
+    )
+    wait_for(lambda: len(online_nodes(flwr)) == count, 30, f"flwr to list {count} SuperNode(s) online", interval=3)
 
 
 def test_each_supernode_runs_confined_with_its_own_key(host: Any, nodes: dict[str, Any]) -> None:
@@ -72,7 +89,7 @@ def test_each_supernode_runs_confined_with_its_own_key(host: Any, nodes: dict[st
 
 
 def test_the_superlink_registered_both_keys_and_lists_both_nodes_online(host: Any, flwr: Flwr) -> None:
-    wait_for(lambda: len(online_nodes(flwr)) == len(NODES), 90, "both SuperNodes to be online", interval=3)
+    wait_online(flwr, len(NODES), 90)
 
 
 def test_a_run_completes_with_every_supernode(flwr: Flwr) -> None:
@@ -89,7 +106,7 @@ def test_supernode_restarted_during_a_run_rejoins_and_the_next_run_completes(flw
 def test_restarted_superlink_is_rejoined_by_every_node(host: Any, flwr: Flwr) -> None:
     host.run("systemctl restart flower-superlink")
     flwr.wait_run_ids()
-    wait_for(lambda: len(online_nodes(flwr)) == len(NODES), 120, "both SuperNodes to reconnect", interval=3)
+    wait_online(flwr, len(NODES), 120)
     completed_run(flwr)
 
 
@@ -226,7 +243,7 @@ def test_decommissioned_node_is_gone_and_its_old_key_refused(
     assert not node.file(KEY).exists
     assert not node.service(SERVICE).is_running
     assert node.run("docker inspect %s", CONTAINER).rc != 0
-    wait_for(lambda: len(online_nodes(flwr)) == 1, 90, "one SuperNode left online", interval=3)
+    wait_online(flwr, 1, 90)
     # The old key no longer gets in: a SuperNode started by hand with it never comes online.
     address = docker_client.containers.get("flower-fed-superlink").attrs["NetworkSettings"]["Networks"]
     ip = address["flower-fed"]["IPAddress"]
@@ -245,10 +262,4 @@ def test_decommissioned_node_is_gone_and_its_old_key_refused(
     node.run("docker rm -f revoked")
     assert "SuperNode ID" not in logs, logs[-2000:]
     # The federation goes on with the node that is left.
-    run_id = int(flwr.call("run", "--run-config", "min-nodes=1")["run-id"])
-    wait_for(
-        lambda: any(int(r["run-id"]) == run_id and r["status"] == "finished:completed" for r in flwr.runs()),
-        240,
-        f"run {run_id} to complete on the remaining SuperNode",
-        interval=3,
-    )
+    completed_run(flwr, nodes=1)
