@@ -20,7 +20,6 @@ import ipaddress
 import json
 import posixpath
 import re
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -662,24 +661,6 @@ def is_wildcard(address: str) -> bool:
     return ipaddress.ip_address(address).is_unspecified
 
 
-def archive_image_id(path: str) -> str:
-    """The image ID inside a `docker save` archive on the controller, read from
-    its manifest.json without unpacking the layers (tar headers are skipped
-    over, not read); "" when the file is not such an archive. Both layouts:
-    Config "<hex>.json" (classic) and "blobs/sha256/<hex>" (OCI, Docker 25+)."""
-    try:
-        with tarfile.open(path) as tar:
-            member = tar.extractfile("manifest.json")
-            manifest = json.load(member) if member else []
-    except (OSError, KeyError, tarfile.TarError, ValueError):
-        return ""
-    if not isinstance(manifest, list) or len(manifest) != 1 or not isinstance(manifest[0], dict):
-        return ""
-    config = str(manifest[0].get("Config", ""))
-    digest = config.rsplit("/", 1)[-1].removesuffix(".json")
-    return f"sha256:{digest}" if re.fullmatch(r"[0-9a-f]{64}", digest) else ""
-
-
 def tls_names(names: list[Any], addresses: list[Any], extra: list[str]) -> list[str]:
     """Subject alternative names for a generated server certificate: every
     name and address a client of this host may dial (an address as IP:, a name
@@ -714,7 +695,6 @@ class FilterModule:
             "flower_superlink_publish": docker_publish,
             "flower_superlink_is_wildcard": is_wildcard,
             "flower_superlink_tls_names": tls_names,
-            "flower_superlink_archive_image_id": archive_image_id,
             "flower_superlink_release": release_facts,
             "flower_superlink_upgrade_step": upgrade_step,
             "flower_superlink_deprecations": deprecations,

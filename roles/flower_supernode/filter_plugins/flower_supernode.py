@@ -161,5 +161,4 @@ class FilterModule:
             "flower_supernode_node_config": node_config,
             "flower_supernode_release": rules.release_facts,
             "flower_supernode_bool": rules.to_bool,
-            "flower_supernode_archive_image_id": rules.archive_image_id,
         }
