@@ -23,6 +23,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_DIR = Path(__file__).parent / "flower_app"
+# The CLI container's main process: the `flwr` CLI imported once, forked per command.
+ZYGOTE = (Path(__file__).parent / "flwr_zygote.py").read_text()
 # Where the test app is copied on a target. Not /tmp: systemd cleans it at boot.
 TARGET_APP_DIR = "/root/flower-app"
 # Role defaults (roles/flower_superlink/defaults/main.yml); inventory overrides win.
@@ -182,9 +184,11 @@ class Flwr:
         # directory, so a replaced certificate is seen).
         tls = f"--volume {d.config_dir}/tls:/app/tls:ro " if d.tls else ""
         self.host.run("docker rm --force %s", self.container)
+        # Its main process is the CLI, imported once (tests/flwr_zygote.py).
         started = self.host.run(
             f"docker run --detach --name {self.container} --network host --pull never {tls}"
-            f"--volume {TARGET_APP_DIR}:/app/flower-app:ro --entrypoint sleep {self.image} infinity"
+            f"--volume {TARGET_APP_DIR}:/app/flower-app:ro --entrypoint python {self.image} "
+            f"-c {shlex.quote(ZYGOTE)} serve"
         )
         assert started.rc == 0, f"cannot start the flwr CLI container: {started.stderr}"
 
@@ -208,6 +212,7 @@ class Flwr:
             prepare += f" && mkdir -p ~/.flwr && printf %s {shlex.quote(toml)} > ~/.flwr/config.toml"
             app = ". " if args[0] == "run" else ""
             flwr = f"flwr {' '.join(args)} {app}{name} --format json"
+        flwr = flwr.replace("flwr ", f'python -c {shlex.quote(ZYGOTE)} call "$d" ', 1)
         script = f'{prepare} && {flwr}; rc=$?; cd / && rm -rf "$d"; exit $rc'
         cmd = f"docker exec {self.container} sh -c {shlex.quote(script)}"
         res = self.host.run(cmd)
