@@ -47,8 +47,11 @@ def test_authorised_supernode_completes_a_run_over_tls(host: Any, flwr: Flwr, al
             logs = host.run("docker logs --tail 20 supernode-allowed")
             pytest.fail(f"the SuperNode stopped: {logs.stdout[-2000:]} {logs.stderr[-2000:]}")
 
+    # Mostly waiting: a 1.42 run starts a ServerApp process, then a ClientApp
+    # process per message, each importing Flower (~1 min on an idle test
+    # machine, several with three scenarios side by side).
     try:
-        statuses = flwr.wait_finished({run}, 300, check=supernode_alive)
+        statuses = flwr.wait_finished({run}, 600, check=supernode_alive)
     except BaseException:
         logs = host.run("docker logs --tail 30 supernode-allowed")
         state = host.run("docker inspect --format '{{.State.Status}} {{.State.ExitCode}}' supernode-allowed")

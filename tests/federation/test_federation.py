@@ -37,7 +37,7 @@ def nodes(request: pytest.FixtureRequest) -> dict[str, Any]:
     return {name: testinfra.get_host(f"ansible://{name}", ansible_inventory=inventory) for name in NODES}
 
 
-def completed_run(flwr: Flwr, timeout: float = 240, nodes: int = len(NODES)) -> int:
+def completed_run(flwr: Flwr, timeout: float = 420, nodes: int = len(NODES)) -> int:
     """Submit a run that needs NODES nodes; its ID once Flower reports it completed."""
     run_id = int(flwr.call("run", "--run-config", f"min-nodes={nodes}")["run-id"])
     status = flwr.wait_finished({run_id}, timeout)[run_id]
