@@ -169,6 +169,15 @@ def restart_unit() -> None:
     until_ready()
 
 
+def stop_unit() -> None:
+    sh("docker", "exec", HOST, "systemctl", "stop", "flower-superlink")
+
+
+def start_unit() -> None:
+    sh("docker", "exec", HOST, "systemctl", "start", "flower-superlink")
+    until_ready()
+
+
 def kill_superlink() -> None:
     pid = sh("docker", "exec", HOST, "docker", "inspect", "--format", "{{.State.Pid}}", "flower-superlink").stdout
     sh("docker", "exec", HOST, "sh", "-c", f"kill -9 {pid.strip()}")  # no /bin/kill in minbase
@@ -357,6 +366,14 @@ def main() -> None:
                 ("reboot_to_ready", reboot_host),
             ]:
                 results[name] = summary([timed(action) for _ in range(opts.repeat)])
+            # Where a restart's time goes: the stop (docker stop, the unit's
+            # ExecStop) and the start (ExecStartPre, docker run, Flower's own start).
+            stops, starts = [], []
+            for _ in range(opts.repeat):
+                stops.append(timed(stop_unit))
+                starts.append(timed(start_unit))
+            results["stop_s"] = summary(stops)
+            results["start_to_ready"] = summary(starts)
             results["backup_s"] = round(timed(lambda: playbook(inventory, "backup.yml")), 2)
             confirm = "flower_superlink_reset_confirm=true"
             results["reset_s"] = round(timed(lambda: playbook(inventory, "reset.yml", confirm)), 2)
@@ -415,7 +432,9 @@ LABELS = {
     "empty_play_s": "Empty play that gathers facts (the floor)",
     "bare_start_to_ready": "Bare `flower-superlink` start → ready (the floor)",
     "restart_to_ready": "`systemctl restart` → ready",
-    "kill9_to_ready": "`kill -9` → ready",
+    "kill9_to_ready": "`kill -9` → ready (includes `RestartSec`)",
+    "stop_s": "`systemctl stop` (part of a restart)",
+    "start_to_ready": "`systemctl start` → ready (part of a restart)",
     "reboot_to_ready": "Host reboot → ready",
     "backup_s": "`backup.yml`",
     "reset_s": "`reset.yml` (confirmed)",
