@@ -102,8 +102,9 @@ def molecule(step: str) -> None:
     sh("molecule", step, "-s", "bench")
 
 
-def playbook(inventory: Path, name: str, *extra_vars: str, fails: bool = False, limit: str = "") -> None:
-    """Run a playbook; it must succeed, or with ``fails`` fail (a refused or rolled-back upgrade)."""
+def playbook(inventory: Path, name: str, *extra_vars: str, fails: bool = False, limit: str = "") -> str:
+    """Run a playbook; it must succeed, or with ``fails`` fail (a refused or
+    rolled-back upgrade). Returns its output."""
     cmd = ["ansible-playbook", f"playbooks/{name}", "-i", str(inventory)]
     if limit:
         cmd += ["--limit", limit]
@@ -116,6 +117,21 @@ def playbook(inventory: Path, name: str, *extra_vars: str, fails: bool = False, 
         failed.parent.mkdir(parents=True, exist_ok=True)
         failed.write_text(result.stdout + result.stderr)
         raise SystemExit(f"bench: {name} {' '.join(extra_vars)} exited {result.returncode} (whole output: {failed})")
+    return result.stdout
+
+
+def task_profile(output: str, top: int = 12) -> dict[str, Any]:
+    """Where a play's time went: how many task results per status, and the
+    slowest tasks from the profile_tasks recap (ansible.cfg enables it)."""
+    recap = next((line for line in output.splitlines() if line.startswith(f"{HOST} ") and "ok=" in line), "")
+    counters = {k: int(v) for k, v in (item.split("=") for item in recap.split(":", 1)[-1].split())} if recap else {}
+    slowest = []
+    lines = output.split("TASKS RECAP", 1)[-1].splitlines()
+    for line in lines:
+        name, sep, took = line.rpartition(" ")
+        if sep and took.endswith("s") and "---" in name:
+            slowest.append(f"{name.rstrip(' -')} {took}")
+    return {"results": counters, "slowest": slowest[:top]}
 
 
 EMPTY_PLAY = "- hosts: superlink\n  gather_facts: true\n  tasks: []\n"
@@ -354,7 +370,11 @@ def main() -> None:
             inventory.write_text(json.dumps(inventory_for(connection)))
             results["deploy_first_s"] = round(timed(lambda: playbook(inventory, "deploy.yml")), 2)
             # Medians of three: one sample of a 10 s play varies by a second.
-            results["deploy_second_s"] = summary([timed(lambda: playbook(inventory, "deploy.yml")) for _ in range(3)])
+            outputs: list[str] = []
+            results["deploy_second_s"] = summary(
+                [timed(lambda: outputs.append(playbook(inventory, "deploy.yml"))) for _ in range(3)]
+            )
+            results["no_change_profile"] = task_profile(outputs[-1])
             results["empty_play_s"] = summary([timed(lambda: empty_play(inventory)) for _ in range(3)])
             bare = [timed(bare_start_to_ready) for _ in range(opts.repeat)]
             sh("docker", "exec", HOST, "systemctl", "start", "flower-superlink")
@@ -475,6 +495,11 @@ def write_docs(section: str, results: dict[str, Any]) -> None:
     if "ratio" in flat:
         ratios.append(f"- {flat['ratio']}")
     body = [env, "", "| What | Time |", "|---|---|", *rows, "", *ratios]
+    profile = results.get("no_change_profile")
+    if profile:
+        counts = ", ".join(f"{k} {v}" for k, v in profile["results"].items() if v)
+        body += ["", f"The last no-change deploy's task results: {counts}. Its slowest tasks:", ""]
+        body += [f"- {line}" for line in profile["slowest"]]
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
     DOCS.write_text(head + begin + "\n" + "\n".join(body).rstrip() + "\n" + end + tail)
