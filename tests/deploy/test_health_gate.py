@@ -32,10 +32,11 @@ def test_unhealthy_superlink_fails_the_deploy_and_the_previous_one_runs_again(
         "flower_superlink_health_delay=1",
     )
     assert failed.returncode != 0, failed.stdout[-2000:]
-    assert "did not become healthy" in failed.stdout
+    tail = failed.stdout[-4000:]
+    assert "did not become healthy" in failed.stdout, tail
     # The journal tail is in the failure message: the SuperLink's own words.
-    assert "invalid choice: 'bogus'" in failed.stdout
-    assert "runs again as before" in failed.stdout
+    assert "invalid choice: 'bogus'" in failed.stdout, tail
+    assert "runs again as before" in failed.stdout, tail
     # The previous unit is back, running, and serves every run.
     assert sha256(host, unit) == unit_before
     assert host.service(deployment.service).is_running
