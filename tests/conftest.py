@@ -270,7 +270,7 @@ class Flwr:
             return None
 
     def wait_finished(
-        self, run_ids: set[int], timeout: float, database: str = "", check: Callable[[], None] | None = None
+        self, run_ids: set[int], timeout: float, check: Callable[[], None] | None = None
     ) -> dict[int, str]:
         """Wait until every run in RUN_IDS has a finished status; return the
         statuses `flwr ls` then shows for them. CHECK, called on every poll,
@@ -281,7 +281,7 @@ class Flwr:
         busy on a loaded machine and slowed the runs it waited for. The CLI
         is still asked every 20 s: the SuperLink marks a run whose ServerApp
         died as failed only when someone lists the runs."""
-        database = database or self.deployment.database
+        database = self.deployment.database
         asked = time.monotonic()
 
         def finished() -> dict[int, str] | None:
