@@ -16,6 +16,7 @@ what to do. The filters return lists of errors; the tasks fail on them.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import ipaddress
 import json
 import posixpath
@@ -686,6 +687,56 @@ def tls_names(names: list[Any], addresses: list[Any], extra: list[str]) -> list[
     return list(dict.fromkeys(sans))
 
 
+def in_place(
+    probe: Any,
+    path: str,
+    kind: str = "file",
+    owner: Any = None,
+    group: Any = None,
+    mode: Any = None,
+    content: Any = None,
+) -> bool:
+    """Whether PATH, as flower_superlink_lock read it (PROBE is its ``paths``),
+    already is what a file/copy task would make it: the type (KIND file,
+    directory, or absent: nothing to do when it does not exist), the owner and
+    group (a name or a number), the mode and, for a file, the content (its
+    SHA-1, as Ansible's own checksum). Anything unknown counts as "not in
+    place", so the task runs: an unread path, a probe that did not run."""
+    entry = (probe or {}).get(path) if isinstance(probe, dict) else None
+    if kind == "absent":  # nothing to do for a path that does not exist
+        return not entry or not entry.get("exists")
+    if not entry or not entry.get("exists") or entry.get("type") != kind:
+        return False
+    for want, number, name in ((owner, "uid", "owner"), (group, "gid", "group")):
+        if want is not None and str(want) not in (str(entry.get(number)), entry.get(name)):
+            return False
+    if mode is not None and int(str(mode), 8) != int(str(entry.get("mode", "-1")), 8):
+        return False
+    if content is not None:
+        data = content.encode() if isinstance(content, str) else bytes(content)
+        if hashlib.sha1(data).hexdigest() != entry.get("sha1"):
+            return False
+    return True
+
+
+def out_of_place(probe: Any, specs: list[dict[str, Any]]) -> list[str]:
+    """The paths of SPECS (dicts of in_place's arguments: path, kind, owner,
+    group, mode, content) that are not what their task would make them."""
+    return [
+        spec["path"]
+        for spec in specs
+        if not in_place(
+            probe,
+            spec["path"],
+            spec.get("kind", "file"),
+            spec.get("owner"),
+            spec.get("group"),
+            spec.get("mode"),
+            spec.get("content"),
+        )
+    ]
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -698,4 +749,6 @@ class FilterModule:
             "flower_superlink_release": release_facts,
             "flower_superlink_upgrade_step": upgrade_step,
             "flower_superlink_deprecations": deprecations,
+            "flower_superlink_in_place": in_place,
+            "flower_superlink_out_of_place": out_of_place,
         }

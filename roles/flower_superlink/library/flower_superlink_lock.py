@@ -13,6 +13,8 @@ description:
     the holder. The holder's own token re-enters. O(force) takes over a lock left
     by a killed playbook. Releasing removes the file only when the token matches.
   - In check mode nothing is written; a lock held by another playbook still fails.
+  - Taking it can also read, in the same round trip, the files and units the lock
+    guards (O(paths), O(units)): no other playbook changes them until it is released.
 options:
   path: {description: Lock file., type: path, required: true}
   state: {description: Take or release., type: str, choices: [acquired, released], default: acquired}
@@ -20,13 +22,31 @@ options:
   holder: {description: What to tell a waiting playbook about this one., type: dict, default: {}}
   wait: {description: Seconds to wait for another holder., type: int, default: 60}
   force: {description: Take the lock whoever holds it., type: bool, default: false}
+  paths:
+    description: >-
+      Once the lock is held, describe these paths (type, owner, group, mode, SHA-1):
+      what the role's file tasks would look at, read under the lock in the same round trip.
+    type: list
+    elements: path
+    default: []
+  units:
+    description: Once the lock is held, the state of these systemd units (with suffix).
+    type: list
+    elements: str
+    default: []
 author: flower-superlink-iac maintainers
 """
 
 from pathlib import Path
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.flower_superlink_state import LockHeld, acquire_lock, release_lock
+from ansible.module_utils.flower_superlink_state import (
+    LockHeld,
+    acquire_lock,
+    describe_path,
+    release_lock,
+    unit_states,
+)
 
 
 def main() -> None:
@@ -38,6 +58,8 @@ def main() -> None:
             "holder": {"type": "dict", "default": {}},
             "wait": {"type": "int", "default": 60},
             "force": {"type": "bool", "default": False},
+            "paths": {"type": "list", "elements": "path", "default": []},
+            "units": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
@@ -47,6 +69,8 @@ def main() -> None:
         if p["state"] == "released":
             module.exit_json(changed=release_lock(path, p["token"], module.check_mode))
         result = acquire_lock(path, p["token"], p["holder"], p["wait"], p["force"], module.check_mode)
+        result["paths"] = {item: describe_path(item) for item in p["paths"]}
+        result["units"] = unit_states(p["units"])
         module.exit_json(**result)
     except LockHeld as held:
         module.fail_json(

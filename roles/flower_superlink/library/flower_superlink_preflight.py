@@ -62,6 +62,11 @@ options:
     description: Check that a backup of the database fits in backup_dir.
     type: bool
     default: false
+  record:
+    description: >-
+      The deployment record (a small JSON file the role writes); its text is
+      returned, so the role does not read it in another round trip.
+    type: path
 author: flower-superlink-iac maintainers
 """
 
@@ -70,6 +75,7 @@ database_exists: {description: Whether the database file exists., type: bool, re
 database_bytes: {description: Size of the database and its journal files., type: int, returned: always}
 unit_exists: {description: Whether the role's unit file exists., type: bool, returned: always}
 free_bytes: {description: Free space where backups go (need_backup only)., type: int, returned: when checked}
+record: {description: "The record's text, '' when there is none.", type: str, returned: when record is given}
 """
 
 import json
@@ -124,6 +130,23 @@ def check_directory(entry: dict, errors: list[str]) -> None:
         )
 
 
+def read_record(path: str, errors: list[str]) -> str:
+    """The deployment record's text ('' when absent); never through a symlink."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return ""
+    if not stat.S_ISREG(st.st_mode) or st.st_size > 1 << 20:
+        errors.append(
+            f"flower_superlink_record_path={json.dumps(path)} is not a regular file of at most 1 MiB; "
+            "the role never follows links. Inspect and remove it."
+        )
+        return ""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, encoding="utf-8", errors="replace") as handle:
+        return handle.read()
+
+
 def run(*argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, check=False)
 
@@ -141,6 +164,7 @@ def main() -> None:
             "container_label": {"type": "str", "required": True},
             "backup_dir": {"type": "path"},
             "need_backup": {"type": "bool", "default": False},
+            "record": {"type": "path"},
         },
         supports_check_mode=True,
     )
@@ -213,6 +237,8 @@ def main() -> None:
             "database_bytes": database_bytes,
             "unit_exists": unit_exists,
         }
+        if p["record"]:
+            result["record"] = read_record(p["record"], errors)
         if p["need_backup"] and p["backup_dir"] and database_exists:
             probe = Path(p["backup_dir"])
             while not probe.exists():

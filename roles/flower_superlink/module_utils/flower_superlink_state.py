@@ -9,13 +9,16 @@ Standard library only; every expected failure raises Refused with a message.
 
 from __future__ import annotations
 
+import grp
 import hashlib
 import json
 import os
+import pwd
 import shutil
 import socket
 import sqlite3
 import stat
+import subprocess
 import tempfile
 import time
 import urllib.parse
@@ -307,3 +310,66 @@ def release_lock(path: Path, token: str, dry_run: bool = False) -> bool:
 
 def default_holder(what: str) -> dict:
     return {"playbook": what, "user": "root", "controller": socket.gethostname()}
+
+
+# --- what the role manages, read in one pass ------------------------------------
+
+MAX_HASHED = 1 << 20
+KINDS = {stat.S_IFREG: "file", stat.S_IFDIR: "directory", stat.S_IFLNK: "link"}
+
+
+def _name(lookup: object, ident: int) -> str:
+    try:
+        return lookup(ident)[0]  # type: ignore[operator]
+    except KeyError:
+        return ""
+
+
+def describe_path(path: str) -> dict:
+    """What a file/copy/template task would look at: type, owner, group, mode
+    and, for a regular file up to 1 MiB, the SHA-1 of its content (Ansible's own
+    checksum). Never follows a symlink."""
+    try:
+        st = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return {"exists": False}
+    kind = KINDS.get(stat.S_IFMT(st.st_mode), "other")
+    entry: dict = {
+        "exists": True,
+        "type": kind,
+        "uid": st.st_uid,
+        "gid": st.st_gid,
+        "owner": _name(pwd.getpwuid, st.st_uid),
+        "group": _name(grp.getgrgid, st.st_gid),
+        "mode": f"{stat.S_IMODE(st.st_mode):04o}",
+        "size": st.st_size,
+    }
+    if kind == "file" and st.st_size <= MAX_HASHED:
+        # O_NOFOLLOW: a symlink swapped in since the lstat is not followed.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as handle:
+            entry["sha1"] = hashlib.sha1(handle.read()).hexdigest()
+    return entry
+
+
+def unit_states(names: list) -> dict:
+    """ActiveState (active), UnitFileState (enabled) and LoadState (load) of
+    each systemd unit; empty without systemctl."""
+    found: dict = {}
+    for name in names:
+        if not shutil.which("systemctl"):
+            found[name] = {}
+            continue
+        show = subprocess.run(
+            ["systemctl", "show", "--property=ActiveState,UnitFileState,LoadState", "--", name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        props = dict(line.split("=", 1) for line in show.stdout.splitlines() if "=" in line)
+        found[name] = {
+            "active": props.get("ActiveState", ""),
+            "enabled": props.get("UnitFileState", ""),
+            "load": props.get("LoadState", ""),
+        }
+    return found
