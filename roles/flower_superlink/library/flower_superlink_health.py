@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""Ansible module: the health gate's wait, on the host, failing fast on a crash loop."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: flower_superlink_health
+short_description: Wait until the SuperLink answers, or fail as soon as it keeps dying
+description:
+  - Runs O(argv) in the container (C(docker exec)) until it exits 0, at most
+    O(retries) times, O(delay) seconds apart. Exit 2 (the SuperLink answered
+    with an error twice) fails at once: waiting longer cannot help.
+  - Between attempts it asks systemd how the unit fares. When the unit has
+    restarted O(crash_restarts) times since the wait began (the SuperLink exits
+    at start, e.g. Flower refusing a database, and C(Restart=always) starts it
+    again), or the unit is not running at all, it fails at once with the exit
+    status, instead of waiting out every retry.
+  - One round trip for the whole wait: Ansible's own C(until) loop would cost
+    one per attempt.
+options:
+  container: {description: The SuperLink's container., type: str, required: true}
+  unit: {description: Its systemd unit (with suffix)., type: str, required: true}
+  argv: {description: The probe to run inside the container., type: list, elements: str, required: true}
+  retries: {description: Attempts at most., type: int, default: 30}
+  delay: {description: Seconds between attempts., type: float, default: 2}
+  crash_restarts: {description: Automatic restarts during the wait that mean a crash loop., type: int, default: 2}
+author: flower-superlink-iac maintainers
+"""
+
+RETURN = r"""
+stdout: {description: The probe's answer (JSON) or its last output., type: str, returned: always}
+stderr: {description: The probe's last error output., type: str, returned: always}
+rc: {description: The probe's last exit code., type: int, returned: always}
+attempts: {description: Probes run., type: int, returned: always}
+"""
+
+import subprocess
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+
+def unit_state(unit: str) -> dict[str, str]:
+    shown = subprocess.run(
+        ["systemctl", "show", "--property=NRestarts,ActiveState,SubState,ExecMainStatus", "--", unit],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return dict(line.split("=", 1) for line in shown.stdout.splitlines() if "=" in line)
+
+
+def restarts(state: dict[str, str]) -> int:
+    try:
+        return int(state.get("NRestarts", "0") or 0)
+    except ValueError:
+        return 0
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "container": {"type": "str", "required": True},
+            "unit": {"type": "str", "required": True},
+            "argv": {"type": "list", "elements": "str", "required": True},
+            "retries": {"type": "int", "default": 30},
+            "delay": {"type": "float", "default": 2},
+            "crash_restarts": {"type": "int", "default": 2},
+        },
+        supports_check_mode=True,
+    )
+    p = module.params
+    base = restarts(unit_state(p["unit"]))
+    result: dict[str, object] = {"changed": False, "stdout": "", "stderr": "", "rc": -1, "attempts": 0}
+    for attempt in range(1, max(p["retries"], 1) + 1):
+        try:
+            probe = subprocess.run(
+                ["docker", "exec", p["container"], *p["argv"]], capture_output=True, text=True, check=False, timeout=60
+            )
+            out, err, rc = probe.stdout.strip(), probe.stderr.strip(), probe.returncode
+        except subprocess.TimeoutExpired:
+            out, err, rc = "", "the probe did not finish within 60 s", -1
+        result.update(stdout=out, stderr=err, rc=rc, attempts=attempt)
+        if rc == 0:
+            module.exit_json(**result)
+        if rc == 2:
+            module.fail_json(msg="the SuperLink answered with an error", **result)
+        state = unit_state(p["unit"])
+        crashed = restarts(state) - base
+        if crashed >= p["crash_restarts"]:
+            module.fail_json(
+                msg=(
+                    f"{p['unit']} exited {crashed} times while the gate waited (last exit status "
+                    f"{state.get('ExecMainStatus', '?')}): it does not stay up"
+                ),
+                **result,
+            )
+        if state.get("ActiveState") in ("inactive", "failed") and state.get("SubState") != "auto-restart":
+            module.fail_json(msg=f"{p['unit']} is not running ({state.get('ActiveState')})", **result)
+        if attempt < p["retries"]:
+            time.sleep(p["delay"])
+    module.fail_json(msg=f"no answer after {p['retries']} attempts, {p['delay']:g} s apart", **result)
+
+
+if __name__ == "__main__":
+    main()
