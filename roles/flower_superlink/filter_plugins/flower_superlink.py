@@ -710,7 +710,10 @@ def in_place(
     for want, number, name in ((owner, "uid", "owner"), (group, "gid", "group")):
         if want is not None and str(want) not in (str(entry.get(number)), entry.get(name)):
             return False
-    if mode is not None and int(str(mode), 8) != int(str(entry.get("mode", "-1")), 8):
+    try:
+        if mode is not None and int(str(mode), 8) != int(str(entry.get("mode", "-1")), 8):
+            return False
+    except ValueError:  # not an octal string: let the task decide (and say so)
         return False
     if content is not None:
         data = content.encode() if isinstance(content, str) else bytes(content)
