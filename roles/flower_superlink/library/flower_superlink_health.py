@@ -39,16 +39,11 @@ import subprocess
 import time
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.flower_superlink_state import systemctl_show
 
 
 def unit_state(unit: str) -> dict[str, str]:
-    shown = subprocess.run(
-        ["systemctl", "show", "--property=NRestarts,ActiveState,SubState,ExecMainStatus", "--", unit],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return dict(line.split("=", 1) for line in shown.stdout.splitlines() if "=" in line)
+    return systemctl_show(unit, ["NRestarts", "ActiveState", "SubState", "ExecMainStatus"])
 
 
 def restarts(state: dict[str, str]) -> int:

@@ -86,6 +86,7 @@ import subprocess
 from pathlib import Path
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.flower_superlink_state import systemctl_show
 
 
 def symlink_in(path: str) -> str:
@@ -204,9 +205,8 @@ def main() -> None:
                         f"flower_superlink_service_name={json.dumps(p['service_name'])}: {unit} exists and was not "
                         "written by this role; refusing to overwrite it. Choose another service name."
                     )
-        if shutil.which("systemctl"):
-            show = run("systemctl", "show", "--property=LoadState,FragmentPath", f"{p['service_name']}.service")
-            props = dict(line.split("=", 1) for line in show.stdout.splitlines() if "=" in line)
+        props = systemctl_show(f"{p['service_name']}.service", ["LoadState", "FragmentPath"])
+        if props:
             fragment = props.get("FragmentPath", "")
             if props.get("LoadState") == "masked" or (fragment and fragment != str(unit)):
                 errors.append(

@@ -352,24 +352,33 @@ def describe_path(path: str) -> dict:
     return entry
 
 
+def systemctl_show(unit: str, properties: list) -> dict:
+    """PROPERTIES of a systemd UNIT as `systemctl show` reports them ({} without
+    systemctl). The one place the role's modules ask systemd about a unit."""
+    if not shutil.which("systemctl"):
+        return {}
+    show = subprocess.run(
+        ["systemctl", "show", f"--property={','.join(properties)}", "--", unit],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return dict(line.split("=", 1) for line in show.stdout.splitlines() if "=" in line)
+
+
 def unit_states(names: list) -> dict:
     """ActiveState (active), UnitFileState (enabled) and LoadState (load) of
     each systemd unit; empty without systemctl."""
     found: dict = {}
     for name in names:
-        if not shutil.which("systemctl"):
-            found[name] = {}
-            continue
-        show = subprocess.run(
-            ["systemctl", "show", "--property=ActiveState,UnitFileState,LoadState", "--", name],
-            capture_output=True,
-            text=True,
-            check=False,
+        props = systemctl_show(name, ["ActiveState", "UnitFileState", "LoadState"])
+        found[name] = (
+            {
+                "active": props.get("ActiveState", ""),
+                "enabled": props.get("UnitFileState", ""),
+                "load": props.get("LoadState", ""),
+            }
+            if props
+            else {}
         )
-        props = dict(line.split("=", 1) for line in show.stdout.splitlines() if "=" in line)
-        found[name] = {
-            "active": props.get("ActiveState", ""),
-            "enabled": props.get("UnitFileState", ""),
-            "load": props.get("LoadState", ""),
-        }
     return found
