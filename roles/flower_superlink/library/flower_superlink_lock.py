@@ -18,7 +18,12 @@ description:
 options:
   path: {description: Lock file., type: path, required: true}
   state: {description: Take or release., type: str, choices: [acquired, released], default: acquired}
-  token: {description: Identifies this play., type: str, required: true}
+  token:
+    description: >-
+      Identifies this play. When taking the lock without one, the module makes
+      one up and returns it (C(token)): the play passes it back to release.
+    type: str
+    default: ""
   holder: {description: What to tell a waiting playbook about this one., type: dict, default: {}}
   wait: {description: Seconds to wait for another holder., type: int, default: 60}
   force: {description: Take the lock whoever holds it., type: bool, default: false}
@@ -37,6 +42,13 @@ options:
 author: flower-superlink-iac maintainers
 """
 
+RETURN = r"""
+token: {description: The token that holds the lock (given or made up)., type: str, returned: when taking it}
+paths: {description: Each path in O(paths) described., type: dict, returned: when taking it}
+units: {description: Each unit in O(units) with its state., type: dict, returned: when taking it}
+"""
+
+import secrets
 from pathlib import Path
 
 from ansible.module_utils.basic import AnsibleModule
@@ -54,7 +66,7 @@ def main() -> None:
         argument_spec={
             "path": {"type": "path", "required": True},
             "state": {"type": "str", "choices": ["acquired", "released"], "default": "acquired"},
-            "token": {"type": "str", "required": True, "no_log": False},
+            "token": {"type": "str", "default": "", "no_log": False},
             "holder": {"type": "dict", "default": {}},
             "wait": {"type": "int", "default": 60},
             "force": {"type": "bool", "default": False},
@@ -67,8 +79,12 @@ def main() -> None:
     path = Path(p["path"])
     try:
         if p["state"] == "released":
+            if not p["token"]:
+                module.fail_json(msg="releasing the lock needs the token that took it")
             module.exit_json(changed=release_lock(path, p["token"], module.check_mode))
-        result = acquire_lock(path, p["token"], p["holder"], p["wait"], p["force"], module.check_mode)
+        token = p["token"] or secrets.token_hex(10)
+        result = acquire_lock(path, token, p["holder"], p["wait"], p["force"], module.check_mode)
+        result["token"] = token
         result["paths"] = {item: describe_path(item) for item in p["paths"]}
         result["units"] = unit_states(p["units"])
         module.exit_json(**result)
