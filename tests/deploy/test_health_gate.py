@@ -28,12 +28,16 @@ def test_unhealthy_superlink_fails_the_deploy_and_the_previous_one_runs_again(
         host,
         "deploy.yml",
         json.dumps({"flower_superlink_extra_args": ["--isolation=bogus"]}),
-        "flower_superlink_health_retries=5",
+        # Far more patience than the crash loop needs: the gate must stop on
+        # its own once the unit keeps dying (a fixed small budget failed
+        # under load before Flower had even printed its error).
+        "flower_superlink_health_retries=120",
         "flower_superlink_health_delay=1",
     )
     assert failed.returncode != 0, failed.stdout[-2000:]
     tail = failed.stdout[-4000:]
     assert "did not become healthy" in failed.stdout, tail
+    assert "it does not stay up" in failed.stdout, tail
     # The journal tail is in the failure message: the SuperLink's own words.
     assert "invalid choice: 'bogus'" in failed.stdout, tail
     assert "runs again as before" in failed.stdout, tail

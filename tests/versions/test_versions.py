@@ -89,16 +89,18 @@ def test_failed_upgrade_is_rolled_back_with_flowers_own_words(
     request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr, old_runs: set[int]
 ) -> None:
     """Past the schema check, Flower 1.42 refuses the 1.19 database itself."""
-    # 1.42 exits at start and systemd restarts it: a shorter gate fails sooner.
+    # 1.42 exits at start and systemd restarts it: the gate stops on its own
+    # once the unit keeps dying, however many attempts it was given (a small
+    # budget ran out under load before Flower had printed why).
     result = run_playbook(
         request,
         host,
         "deploy.yml",
         version("1.42.0"),
         "flower_superlink_upgrade_schema_check=false",
-        "flower_superlink_health_retries=10",
+        "flower_superlink_health_retries=120",
     )
-    refused(result, "Exit Code: 105", "pre-Alembic", "runs again as before")
+    refused(result, "Exit Code: 105", "pre-Alembic", "it does not stay up", "runs again as before")
     assert running_image(host, deployment).endswith(f":{OLD}")
     assert flwr.run_ids() == old_runs
     assert record(host)["current"]["version"] == OLD
