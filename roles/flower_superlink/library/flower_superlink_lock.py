@@ -39,6 +39,14 @@ options:
     type: list
     elements: str
     default: []
+  preflight:
+    description: >-
+      Once the lock is held, run flower_superlink_preflight's checks with these
+      options (the same keys). On any problem the lock is released again (when
+      this call took it) and the module fails with one line per problem; nothing
+      else was changed. Checked under the lock, the host cannot change between
+      the check and the play's first change.
+    type: dict
 author: flower-superlink-iac maintainers
 """
 
@@ -46,12 +54,15 @@ RETURN = r"""
 token: {description: The token that holds the lock (given or made up)., type: str, returned: when taking it}
 paths: {description: Each path in O(paths) described., type: dict, returned: when taking it}
 units: {description: Each unit in O(units) with its state., type: dict, returned: when taking it}
+preflight: {description: What flower_superlink_preflight returns., type: dict, returned: when O(preflight) is given}
 """
 
 import secrets
 from pathlib import Path
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.flower_superlink_preflight import ARGUMENT_SPEC as PREFLIGHT_SPEC
+from ansible.module_utils.flower_superlink_preflight import check_host
 from ansible.module_utils.flower_superlink_state import (
     LockHeld,
     acquire_lock,
@@ -72,6 +83,7 @@ def main() -> None:
             "force": {"type": "bool", "default": False},
             "paths": {"type": "list", "elements": "path", "default": []},
             "units": {"type": "list", "elements": "str", "default": []},
+            "preflight": {"type": "dict", "options": PREFLIGHT_SPEC},
         },
         supports_check_mode=True,
     )
@@ -84,6 +96,18 @@ def main() -> None:
             module.exit_json(changed=release_lock(path, p["token"], module.check_mode))
         token = p["token"] or secrets.token_hex(10)
         result = acquire_lock(path, token, p["holder"], p["wait"], p["force"], module.check_mode)
+        if p["preflight"] is not None:
+            try:
+                result["preflight"], errors = check_host(p["preflight"])
+            except Exception as err:  # noqa: BLE001 - a module reports, never tracebacks
+                errors = [f"preflight checks could not run: {type(err).__name__}: {err}"]
+            if errors:
+                # A lock this call took is released at once; one the play held
+                # already stays with it (the token is returned for its unlock).
+                if result["changed"]:
+                    release_lock(path, token, module.check_mode)
+                    module.fail_json(msg="\n".join(errors), errors=errors)
+                module.fail_json(msg="\n".join(errors), errors=errors, token=token)
         result["token"] = token
         result["paths"] = {item: describe_path(item) for item in p["paths"]}
         result["units"] = unit_states(p["units"])
