@@ -157,6 +157,10 @@ CASES: list[tuple[str, str, Extra, str]] = [
     ),
     ("uid-root", "deploy.yml", "flower_superlink_uid=0", "flower_superlink_uid"),
     ("stop-timeout-zero", "deploy.yml", "flower_superlink_stop_timeout=0", "stop_timeout"),
+    # RestartSec=0 would spin a crash loop at full speed; a unit suffix is not a number.
+    ("restart-sec-zero", "deploy.yml", "flower_superlink_restart_sec=0", "restart_sec"),
+    ("restart-sec-with-unit", "deploy.yml", "flower_superlink_restart_sec=1s", "restart_sec"),
+    ("restart-sec-a-day", "deploy.yml", "flower_superlink_restart_sec=86400", "restart_sec"),
     ("health-retries-zero", "deploy.yml", "flower_superlink_health_retries=0", "health_retries"),
     # --- every entry point validates the same -------------------------------
     ("backup-state-etc", "backup.yml", "flower_superlink_state_dir=/etc", "state_dir"),

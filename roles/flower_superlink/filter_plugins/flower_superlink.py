@@ -500,7 +500,9 @@ class Checker:
         self.int_in("uid", 1, 2147483646, " (never 0: the container must not run as root)")
         self.int_in("gid", 1, 2147483646, " (never 0)")
         self.int_in("stop_timeout", 1, 3600, " seconds")
-        self.int_in("restart_sec", 0, 3600, " seconds")
+        # 0 would restart a crash-looping SuperLink with no pause at all: a
+        # core busy with its imports, for as long as nobody notices.
+        self.int_in("restart_sec", 1, 3600, " seconds")
         self.int_in("health_retries", 1, 1000)
         self.int_in("health_delay", 0, 3600, " seconds")
         self.int_in("health_settle_seconds", 0, 600, " seconds")
