@@ -366,11 +366,8 @@ def _world_readable(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
 
 def tcp_open(host: Any, port: int) -> bool:
     """Whether something accepts TCP connections on the target's own address."""
-    script = (
-        "import socket, sys; s = socket.socket(); s.settimeout(3); "
-        "sys.exit(s.connect_ex((socket.gethostbyname(socket.gethostname()), int(sys.argv[1]))))"
-    )
-    return bool(host.run(f'python3 -c "{script}" {port}').rc == 0)
+    own = host.check_output("python3 -c %s", "import socket; print(socket.gethostbyname(socket.gethostname()))")
+    return port_open(host, f"{own}:{port}")
 
 
 _SQLITE_QUERY = """
@@ -408,9 +405,12 @@ def stored_statuses(host: Any, database: str) -> dict[int, str]:
 
 
 def port_open(host: Any, address: str) -> bool:
-    """Whether something on the target accepts TCP connections at HOST:PORT."""
+    """Whether something on the target accepts TCP connections at HOST:PORT (3 s at most)."""
     name, _, port = address.rpartition(":")
-    script = "import socket, sys; sys.exit(socket.socket().connect_ex((sys.argv[1], int(sys.argv[2]))))"
+    script = (
+        "import socket, sys; s = socket.socket(); s.settimeout(3); "
+        "sys.exit(s.connect_ex((sys.argv[1], int(sys.argv[2]))))"
+    )
     return bool(host.run("timeout 5 python3 -c %s %s %s", script, name.strip("[]"), port).rc == 0)
 
 
