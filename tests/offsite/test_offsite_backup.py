@@ -74,6 +74,31 @@ def scheduled_backups(host: Any) -> list[str]:
     return sorted(host.check_output(f"ls -1 {BACKUP_DIR}").split()) if host.file(BACKUP_DIR).exists else []
 
 
+# The scenario keeps the role's schedule (hourly, spread over 5 minutes; the
+# check weekly): a scenario of half an hour often crosses an hour.
+TIMERS = ("flower-offsite-backup", "flower-offsite-backup-check")
+_DUE = (
+    "now=$(date +%s); for unit in " + " ".join(TIMERS) + "; do "
+    "due=$(systemctl show -p NextElapseUSecRealtime --value $unit.timer); "
+    'if [ -n "$due" ]; then due=$(( $(date -d "$due" +%s) - now )); else due=86400; fi; '
+    'echo "$(systemctl show -p ActiveState --value $unit.service) $due"; '
+    "done"
+)
+
+
+def no_backup_within(host: Any, seconds: int) -> None:
+    """Wait until neither service of the role runs and neither timer is due
+    within ``seconds``. A test that proves a playbook changed nothing compares
+    the host's files before and after; a scheduled backup in between would
+    write the local copy, restic's cache and the metrics."""
+
+    def quiet() -> bool:
+        states = [line.split() for line in host.check_output(_DUE).splitlines()]
+        return all(state in ("inactive", "failed") and int(due) > seconds for state, due in states)
+
+    wait_for(quiet, seconds + 900, "a time with no scheduled backup due", interval=5)
+
+
 def start_backup(host: Any) -> Any:
     """What the timer does: start the oneshot service and wait for it."""
     return host.run(f"systemctl start {SERVICE}")
@@ -109,6 +134,7 @@ def test_scheduled_backup_reaches_the_repository(host: Any, flwr: Flwr) -> None:
     runs = {flwr.submit_run() for _ in range(2)} | flwr.run_ids()
     # No SuperNode runs them; stopped, they no longer write to the database.
     flwr.stop_running()
+    no_backup_within(host, 120)
     before = len(snapshots(host))
     result = start_backup(host)
     assert result.rc == 0, host.run(f"journalctl -u {SERVICE} -n 20 --no-pager").stdout
@@ -233,6 +259,7 @@ def refused(request: pytest.FixtureRequest, host: Any, deployment: Deployment, f
     for group, variables, _, _ in BAD_INPUT:
         assert not set(variables) & set(runs.get(group, {})), f"run {group} sets a variable twice"
         runs.setdefault(group, {}).update(variables)
+    no_backup_within(host, 300)
     before, state = host_files(host), state_of(host, deployment)
     with ThreadPoolExecutor(max_workers=3) as pool:
         results = pool.map(lambda group: run_playbook(request, host, "deploy.yml", json.dumps(runs[group])), runs)
@@ -265,6 +292,7 @@ def test_bad_input_is_refused_with_the_reason(refused: dict[int, Any], row: int)
 def test_wrong_password_is_refused_and_changes_nothing(
     request: pytest.FixtureRequest, host: Any, deployment: Deployment
 ) -> None:
+    no_backup_within(host, 240)
     before, state = host_files(host), state_of(host, deployment)
     result = run_playbook(request, host, "deploy.yml", "flower_offsite_backup_password=not-the-password")
     assert result.returncode != 0
@@ -281,6 +309,7 @@ def test_check_mode_changes_nothing_on_the_deployed_host(
     request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr
 ) -> None:
     flwr.stop_running()
+    no_backup_within(host, 240)
     before = host_files(host)
     result = run_playbook(request, host, "deploy.yml", options=("--check", "--diff"))
     assert result.returncode == 0, result.stdout[-3000:]
