@@ -109,6 +109,8 @@ MODE_RE = re.compile(r"0?[0-7][0-5][0-5]\Z")
 MEMORY_RE = re.compile(r"[1-9][0-9]{0,14}[bkmgBKMG]?\Z")
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
 PUBKEY_RE = re.compile(r"ecdsa-sha2-nistp(256|384|521) [A-Za-z0-9+/]+={0,2}( [A-Za-z0-9_.@+:=-]{1,128})?\Z")
+# What flower_supernode publishes: the key as ssh-keygen writes it, no comment.
+PUBLISHED_KEY_RE = re.compile(r"ecdsa-sha2-nistp(256|384|521) [A-Za-z0-9+/]+={0,2}\Z")
 ARG_RE = re.compile(r"--[a-z][a-z0-9-]*(=[^\x00-\x1f\x7f]*)?\Z")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -742,6 +744,27 @@ def out_of_place(probe: Any, specs: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def published_keys(nodes: Any, superlink: str) -> list[str]:
+    """The public keys the SuperNodes NODES (their hostvars, in inventory
+    order, which the allow-list keeps) published for SUPERLINK. A node that
+    deploy.yml's first play prepared in this run carries what it published
+    as _flower_supernode_published; any other node's is its local fact, as
+    supernode_keys.yml read it from the host. A key in any other form is
+    left out."""
+    keys = []
+    for node in nodes:
+        if "_flower_supernode_published" in node:
+            fact = node["_flower_supernode_published"]
+        else:
+            fact = (node.get("ansible_local") or {}).get("flower_supernode")
+        if not isinstance(fact, dict) or fact.get("superlink") != superlink:
+            continue
+        key = fact.get("public_key")
+        if isinstance(key, str) and PUBLISHED_KEY_RE.match(key):
+            keys.append(key)
+    return keys
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -756,4 +779,5 @@ class FilterModule:
             "flower_superlink_deprecations": deprecations,
             "flower_superlink_in_place": in_place,
             "flower_superlink_out_of_place": out_of_place,
+            "flower_superlink_published_keys": published_keys,
         }
