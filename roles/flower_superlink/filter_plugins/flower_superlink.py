@@ -108,9 +108,10 @@ HOSTNAME_RE = re.compile(
 MODE_RE = re.compile(r"0?[0-7][0-5][0-5]\Z")
 MEMORY_RE = re.compile(r"[1-9][0-9]{0,14}[bkmgBKMG]?\Z")
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
-PUBKEY_RE = re.compile(r"ecdsa-sha2-nistp(256|384|521) [A-Za-z0-9+/]+={0,2}( [A-Za-z0-9_.@+:=-]{1,128})?\Z")
+_PUBKEY = r"ecdsa-sha2-nistp(256|384|521) [A-Za-z0-9+/]+={0,2}"
+PUBKEY_RE = re.compile(_PUBKEY + r"( [A-Za-z0-9_.@+:=-]{1,128})?\Z")
 # What flower_supernode publishes: the key as ssh-keygen writes it, no comment.
-PUBLISHED_KEY_RE = re.compile(r"ecdsa-sha2-nistp(256|384|521) [A-Za-z0-9+/]+={0,2}\Z")
+PUBLISHED_KEY_RE = re.compile(_PUBKEY + r"\Z")
 ARG_RE = re.compile(r"--[a-z][a-z0-9-]*(=[^\x00-\x1f\x7f]*)?\Z")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
