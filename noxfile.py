@@ -1,6 +1,6 @@
 """Developer and CI entry points.
 
-    nox -s lint molecule   # what CI runs: lint, then every Molecule scenario
+    nox -s lint unit molecule   # what CI runs: lint, unit tests, then every Molecule scenario
     nox -s sandbox         # a local systemd host with a deployed SuperLink
     nox -s sandbox_down    # remove it
     nox -s bench           # time converge, restart-to-ready and reboot-to-ready
@@ -32,7 +32,7 @@ SCENARIOS = ["default", "hardening", "offsite", "federation", "operations", "ver
 PARALLEL = 3
 SANDBOX_HOST = "flower-sandbox"
 
-nox.options.sessions = ["lint", "molecule"]
+nox.options.sessions = ["lint", "unit", "molecule"]
 nox.options.error_on_missing_interpreters = True
 
 
@@ -74,6 +74,13 @@ def lint(session: nox.Session) -> None:
     session.run(tool("ansible-lint"), "--profile", "production", env=env, external=True)
     session.run(tool("ruff"), "check", ".", env=env, external=True)
     session.run(tool("ruff"), "format", "--check", ".", env=env, external=True)
+
+
+@nox.session(venv_backend="none")
+def unit(session: nox.Session) -> None:
+    """Unit tests (tests/unit): the roles' rules and encoders, no host, no Docker, seconds."""
+    env = toolchain(session)
+    session.run(tool("pytest"), "-q", "-p", "no:cacheprovider", "tests/unit", *session.posargs, env=env, external=True)
 
 
 @nox.session(venv_backend="none")

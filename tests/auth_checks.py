@@ -62,7 +62,7 @@ def test_authorised_supernode_completes_a_run_over_tls(host: Any, flwr: Flwr, al
 
 def test_unknown_supernode_is_refused(host: Any, deployment: Deployment, supernode_keys: str) -> None:
     # flower-supernode exits 0 even when refused: read what it says.
-    result = host.run("timeout 60 " + supernode(host, deployment, supernode_keys, "unknown", 9095))
+    result = host.run("timeout 60 " + supernode(host, deployment, supernode_keys, "unknown", 9097))
     host.run("docker rm --force supernode-unknown")
     auth = "csv" if version_tuple(deployment.version) < (1, 23) else "register"
     assert REFUSED[auth] in result.stdout + result.stderr

@@ -163,8 +163,8 @@ def host_image(tag: str) -> str:
 # What docker_engine installs per suite (roles/docker_engine/vars/), its Python
 # libraries, python3-apt, and openssh-client for flower_supernode's keys.
 DOCKER_PACKAGES = {
-    "debian12": "docker.io python3-requests python3-apt openssh-client",
-    "debian13": "docker.io docker-cli python3-requests python3-apt openssh-client",
+    "debian12": "docker.io python3-requests python3-apt openssh-client haproxy",
+    "debian13": "docker.io docker-cli python3-requests python3-apt openssh-client haproxy",
 }
 
 

@@ -122,6 +122,7 @@ def call_grpc(method: str, request: bytes) -> bytes:
 def call_http(method: str, request: bytes) -> bytes:
     path = "/v1/control/" + "".join("-" + c.lower() if c.isupper() else c for c in method).lstrip("-")
     host, port = address.rsplit(":", 1)
+    host = host.strip("[]")  # an IPv6 address is written [addr]:port
     try:
         if ca_cert:
             # Dial the local address, verify the certificate for SERVER_NAME.

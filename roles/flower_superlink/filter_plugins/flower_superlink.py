@@ -15,6 +15,7 @@ what to do. The filters return lists of errors; the tasks fail on them.
 
 from __future__ import annotations
 
+import base64
 import difflib
 import hashlib
 import ipaddress
@@ -137,6 +138,10 @@ DOCKER_RUN_ALLOWED = {
 # where the database lives, TLS or authentication.
 SUPERLINK_MANAGED = {
     "--database",
+    "--enable-supernode-auth",
+    "--host",
+    "--port",
+    "--isolation",
     "--insecure",
     "--ssl-ca-certfile",
     "--ssl-certfile",
@@ -234,6 +239,18 @@ def path_problem(path: Any) -> str:
         if path == tree or path.startswith(tree + "/"):
             return f"is inside {tree}, which belongs to the system or another program"
     return ""
+
+
+def managed_prefix(flag: str, managed: set[str]) -> str:
+    """The managed flag argparse would take FLAG for, or ''.
+
+    argparse (allow_abbrev, the default, which every Flower release keeps)
+    reads any prefix of a long option as that option, so ``--datab=x`` sets
+    ``--database``. A prefix of several flags is ambiguous to argparse too
+    (Flower then refuses to start), but it may become unambiguous in the next
+    release: refused as well, naming the first."""
+    hits = sorted(m for m in managed if m.startswith(flag) and len(flag) > 2)
+    return hits[0] if hits else ""
 
 
 def nested(a: str, b: str) -> bool:
@@ -368,6 +385,10 @@ class Checker:
                 self.err(name, f"has {json.dumps(arg)}", "each item one --flag or --flag=value, no spaces around =")
                 continue
             flag = arg.split("=", 1)[0]
+            if managed is not None and flag not in managed and (taken := managed_prefix(flag, managed)):
+                # Flower's parsers are argparse's: an unambiguous prefix is the flag.
+                self.err(name, f"has {flag}, which Flower reads as {taken}, a flag the role sets itself")
+                continue
             if allowed is not None and flag not in allowed:
                 self.err(
                     name,
@@ -420,10 +441,19 @@ class Checker:
         if isinstance(user, str) and (CONTROL_RE.search(user) or " " in user):
             self.err("registry_username", "may not contain spaces or control characters")
 
+    def release(self) -> dict[str, Any]:
+        """What the role knows about the release to deploy ({} for a version it cannot read)."""
+        version = self.v("version")
+        return release_facts(version) if isinstance(version, str) and VERSION_RE.match(version) else {}
+
     def network(self) -> None:
+        facts = self.release()
+        proxied = proxied_apis(facts)
         ports = {}
-        for name in ("fleet_port", "control_port") + (
-            ("serverappio_port",) if self.as_flag("serverappio_publish") else ()
+        for name in (
+            ("fleet_port", "control_port")
+            + (("serverappio_port",) if self.as_flag("serverappio_publish") else ())
+            + (("proxy_backend_port",) if proxied else ())
         ):
             port = self.int_in(name, 1, 65535)
             if port is not None:
@@ -436,16 +466,41 @@ class Checker:
         for name in ("fleet_bind_address", "control_bind_address", "serverappio_bind_address"):
             if not is_ip(self.v(name)):
                 self.err(name, "must be an IP address", "such as 10.0.0.5, 127.0.0.1 or 0.0.0.0; not a name")
-        for name in ("fleet_allowed_sources", "control_allowed_sources"):
-            sources = self.v(name)
-            if isinstance(sources, list):
-                bad = [s for s in sources if not is_network(s) or ipaddress.ip_network(s, strict=False).version != 4]
+        for api in ("fleet", "control"):
+            name, sources = f"{api}_allowed_sources", self.v(f"{api}_allowed_sources")
+            if not isinstance(sources, list):
+                continue
+            if api in proxied:
+                # The proxy filters by source itself, for IPv4 and IPv6 alike.
+                bad = [s for s in sources if not is_network(s)]
                 if bad:
-                    self.err(
-                        name,
-                        f"holds {json.dumps(bad)}, which are not IPv4 networks (Docker publishes the ports on IPv4)",
-                        "such as 10.0.0.0/8 or 192.0.2.7",
-                    )
+                    self.err(name, f"holds {json.dumps(bad)}, which are not IP networks", "such as 10.0.0.0/8")
+                continue
+            bad = [s for s in sources if not is_network(s) or ipaddress.ip_network(s, strict=False).version != 4]
+            if bad:
+                self.err(
+                    name,
+                    f"holds {json.dumps(bad)}, which are not IPv4 networks (the DOCKER-USER rules are iptables, "
+                    "IPv4 only)",
+                    "such as 10.0.0.0/8 or 192.0.2.7",
+                )
+            address = self.v(f"{api}_bind_address")
+            if sources and is_ip(address) and ipaddress.ip_address(address).version == 6:
+                # The IPv4 rules would never see this traffic: refused, not silently open.
+                self.err(
+                    f"{api}_bind_address",
+                    f"is an IPv6 address, which {self.prefix}{name} (IPv4 iptables rules) cannot filter",
+                    "publish on an IPv4 address, or leave the allow-list empty and filter elsewhere",
+                )
+        if facts and self.as_flag("serverappio_publish") and facts["serverappio_port"] == facts["http_port"]:
+            self.err(
+                "serverappio_publish",
+                f"cannot be true for Flower {facts['version']}: its ServerAppIo (Runtime) API shares one HTTP "
+                "port with the Control API"
+                + (" and the Fleet API" if facts["fleet_port"] == facts["http_port"] else "")
+                + ", so publishing it would publish them all without a filter",
+                "leave it false",
+            )
 
     def tls(self) -> None:
         insecure = as_bool(self.v("insecure"))
@@ -462,13 +517,29 @@ class Checker:
             ]
             if bad:
                 self.err("tls_san", f"holds {json.dumps(bad)}", "each item DNS:<name> or IP:<address>")
+        auth = as_bool(self.v("supernode_auth"))
+        if auth and insecure:
+            self.err(
+                "supernode_auth",
+                "needs TLS (flower_superlink_insecure: false): SuperNodes cannot authenticate over an unencrypted "
+                "channel (Flower 1.23+ refuse to start)",
+                "turn TLS on, or set it false and accept that any SuperNode that reaches the Fleet port may join",
+            )
         keys = self.v("supernode_public_keys")
+        if isinstance(keys, list) and keys and auth is False and not insecure:
+            self.err(
+                "supernode_public_keys",
+                "is given with flower_superlink_supernode_auth: false, which admits every SuperNode: the keys "
+                "would not be enforced",
+                "set flower_superlink_supernode_auth: true",
+            )
         if isinstance(keys, list) and keys:
-            bad = [k for k in keys if not isinstance(k, str) or not PUBKEY_RE.match(k)]
+            bad = [(i, problem) for i, k in enumerate(keys) if (problem := ssh_key_problem(k))]
             if bad:
                 self.err(
                     "supernode_public_keys",
-                    f"holds {len(bad)} item(s) that are not one OpenSSH ECDSA public key each",
+                    f"holds {len(bad)} item(s) that are not one OpenSSH ECDSA public key each: "
+                    + "; ".join(f"item {i} {problem}" for i, problem in bad),
                     '"ecdsa-sha2-nistp384 AAAA... comment", comment without spaces or commas',
                 )
             if insecure:
@@ -585,6 +656,16 @@ def upgrade_step(old_version: str, new_version: str) -> dict[str, Any]:
     else:
         kind = "same-schema" if old["schema"] == new["schema"] and old["older_can_reopen"] else "downgrade"
     return {"kind": kind, "from": old, "to": new}
+
+
+def proxied_apis(facts: dict[str, Any]) -> list[str]:
+    """The public APIs a release serves from its one HTTP port together with
+    others (so only a route-filtering proxy can publish them alone), in the
+    order fleet, control; [] when each has a port of its own."""
+    port = facts.get("http_port")
+    if not port:
+        return []
+    return [api for api in ("fleet", "control") if facts.get(f"{api}_port") == port]
 
 
 def config_errors(config: dict[str, Any]) -> list[str]:
@@ -745,25 +826,140 @@ def out_of_place(probe: Any, specs: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def published_keys(nodes: Any, superlink: str) -> list[str]:
+# NIST curves as OpenSSH names them: field prime p and coefficient b of
+# y^2 = x^3 - 3x + b (mod p), and the coordinate size in bytes.
+CURVES = {
+    "nistp256": (
+        2**256 - 2**224 + 2**192 + 2**96 - 1,
+        0x5AC635D8AA3A93E7B3EBBD55769886BC651D06B0CC53B0F63BCE3C3E27D2604B,
+        32,
+    ),
+    "nistp384": (
+        2**384 - 2**128 - 2**96 + 2**32 - 1,
+        0xB3312FA7E23EE7E4988E056BE3F82D19181D9C6EFE8141120314088F5013875AC656398D8A2ED19D2A85C8EDD3EC2AEF,
+        48,
+    ),
+    "nistp521": (
+        2**521 - 1,
+        0x0051953EB9618E1C9A1F929A21A0B68540EEA2DA725B99B315F3B8B489918EF109E156193951EC7E937B1652C0BD3BB1BF073573DF883D2C34F1EF451FD46B503F00,
+        66,
+    ),
+}
+
+
+def ssh_key_problem(key: Any) -> str:
+    """Why KEY is not one OpenSSH ECDSA public key Flower can load, or ''.
+
+    The pattern alone lets through blobs that are not keys, and Flower
+    1.19-1.22 then exit at start on the key list. This reads the blob as
+    OpenSSH writes it (RFC 5656): the algorithm name, the curve name matching
+    it, and an uncompressed point that lies on that curve."""
+    if not isinstance(key, str) or not PUBKEY_RE.match(key):
+        return "is not one OpenSSH ECDSA public key (ecdsa-sha2-nistp256/384/521 AAAA..., an optional comment)"
+    algorithm, blob = key.split(" ")[:2]
+    try:
+        data = base64.b64decode(blob, validate=True)
+    except ValueError:
+        return "is not valid base64"
+    fields, pos = [], 0
+    while pos < len(data) and len(fields) < 4:
+        if pos + 4 > len(data):
+            return "is truncated"
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        fields.append(data[pos + 4 : pos + 4 + size])
+        if len(fields[-1]) != size:
+            return "is truncated"
+        pos += 4 + size
+    if len(fields) != 3 or pos != len(data):
+        return "does not hold exactly an algorithm, a curve and a point"
+    name, curve, point = fields
+    if name.decode("ascii", "replace") != algorithm:
+        return f"says {algorithm} outside and {name.decode('ascii', 'replace')!r} inside"
+    if curve.decode("ascii", "replace") != algorithm.rsplit("-", 1)[1]:
+        return f"names the curve {curve.decode('ascii', 'replace')!r} for {algorithm}"
+    p, b, size = CURVES[algorithm.rsplit("-", 1)[1]]
+    if len(point) != 1 + 2 * size or point[0] != 4:
+        return "does not hold an uncompressed curve point of the right size"
+    x, y = int.from_bytes(point[1 : 1 + size], "big"), int.from_bytes(point[1 + size :], "big")
+    if x >= p or y >= p or (y * y - (x * x * x - 3 * x + b)) % p:
+        return "holds a point that is not on its curve"
+    return ""
+
+
+def key_blob(key: str) -> str:
+    """The part of an OpenSSH public key that is the key (not the comment)."""
+    return key.split(" ")[1] if isinstance(key, str) and " " in key else str(key)
+
+
+def nodes_to_read(nodes: Any, superlink: str, default_superlink: str = "") -> list[str]:
+    """The SuperNodes of NODES (hostvars) whose published keys SUPERLINK must
+    read from their hosts: those the inventory assigns to it that did not
+    publish in this run already. A node assigned to another SuperLink is
+    never visited (its host being down cannot stop this one)."""
+    return [
+        node.get("inventory_hostname", "?")
+        for node in nodes
+        if (node.get("flower_supernode_superlink_host") or default_superlink) == superlink
+        and "_flower_supernode_published" not in node
+    ]
+
+
+def published_keys(nodes: Any, superlink: str, default_superlink: str = "") -> dict[str, list[str]]:
     """The public keys the SuperNodes NODES (their hostvars, in inventory
-    order, which the allow-list keeps) published for SUPERLINK. A node that
-    deploy.yml's first play prepared in this run carries what it published
-    as _flower_supernode_published; any other node's is its local fact, as
-    supernode_keys.yml read it from the host. A key in any other form is
-    left out."""
-    keys = []
+    order, which the allow-list keeps) published for SUPERLINK, and what is
+    wrong with them.
+
+    A node counts for the SuperLink the inventory assigns it to
+    (flower_supernode_superlink_host, by default DEFAULT_SUPERLINK, the first
+    of the superlink group), never for one its own published fact names. A
+    node that deploy.yml's first play prepared in this run carries what it
+    published as _flower_supernode_published; any other node's is its local
+    fact, as supernode_keys.yml read it. A node of this SuperLink whose fact
+    is missing, names another SuperLink or holds no valid key is an error
+    naming the node (dropping it silently would unregister its key, which
+    Flower never accepts again), and so is one key on two nodes."""
+    keys: list[str] = []
+    errors: list[str] = []
+    owners: dict[str, str] = {}
     for node in nodes:
+        name = node.get("inventory_hostname", "?")
+        assigned = node.get("flower_supernode_superlink_host") or default_superlink
+        if assigned != superlink:
+            continue
         if "_flower_supernode_published" in node:
             fact = node["_flower_supernode_published"]
         else:
             fact = (node.get("ansible_local") or {}).get("flower_supernode")
-        if not isinstance(fact, dict) or fact.get("superlink") != superlink:
+        redeploy = f"run playbooks/deploy.yml for {name}, or remove it with playbooks/decommission.yml"
+        if not isinstance(fact, dict):
+            errors.append(f"SuperNode {name} has published no key (ansible_local.flower_supernode): {redeploy}")
+            continue
+        if fact.get("superlink") != superlink:
+            errors.append(
+                f"SuperNode {name} published its key for {json.dumps(fact.get('superlink'))}, but the inventory "
+                f"assigns it to {superlink}: {redeploy}"
+            )
             continue
         key = fact.get("public_key")
-        if isinstance(key, str) and PUBLISHED_KEY_RE.match(key):
-            keys.append(key)
-    return keys
+        problem = (
+            ssh_key_problem(key)
+            if isinstance(key, str) and PUBLISHED_KEY_RE.match(key)
+            else ("is not an OpenSSH ECDSA public key as flower_supernode writes it")
+        )
+        if problem:
+            errors.append(f"SuperNode {name} published a key that {problem}: {redeploy}")
+            continue
+        blob = key_blob(key)
+        if blob in owners:
+            errors.append(
+                f"SuperNodes {owners[blob]} and {name} published the same key: a key must identify one node; "
+                f"give {name} its own key pair (delete its keys/supernode* in the SuperNode's configuration "
+                "directory and run playbooks/deploy.yml for it)"
+            )
+            continue
+        owners[blob] = name
+        keys.append(key)
+    return {"keys": keys, "errors": errors}
 
 
 class FilterModule:
@@ -774,6 +970,7 @@ class FilterModule:
             "flower_superlink_bool": to_bool,
             "flower_superlink_publish": docker_publish,
             "flower_superlink_is_wildcard": is_wildcard,
+            "flower_superlink_is_ip": is_ip,
             "flower_superlink_tls_names": tls_names,
             "flower_superlink_release": release_facts,
             "flower_superlink_upgrade_step": upgrade_step,
@@ -781,4 +978,6 @@ class FilterModule:
             "flower_superlink_in_place": in_place,
             "flower_superlink_out_of_place": out_of_place,
             "flower_superlink_published_keys": published_keys,
+            "flower_superlink_nodes_to_read": nodes_to_read,
+            "flower_superlink_proxied_apis": proxied_apis,
         }

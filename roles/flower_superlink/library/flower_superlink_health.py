@@ -8,7 +8,8 @@ DOCUMENTATION = r"""
 module: flower_superlink_health
 short_description: Wait until the SuperLink answers, or fail as soon as it keeps dying
 description:
-  - Runs O(argv) in the container (C(docker exec)) until it exits 0, at most
+  - Runs O(argv) in the container (C(docker exec)), or on the host with O(on_host)
+    (C(python) as the first word is then this module's own interpreter), until it exits 0, at most
     O(retries) times, O(delay) seconds apart. Exit 2 (the SuperLink answered
     with an error twice) fails at once: waiting longer cannot help.
   - Between attempts it asks systemd how the unit fares. When the unit has
@@ -21,7 +22,13 @@ description:
 options:
   container: {description: The SuperLink's container., type: str, required: true}
   unit: {description: Its systemd unit (with suffix)., type: str, required: true}
-  argv: {description: The probe to run inside the container., type: list, elements: str, required: true}
+  argv: {description: The probe to run (in the container or on the host)., type: list, elements: str, required: true}
+  on_host:
+    description:
+      - Run O(argv) on the host rather than in the container, e.g. to ask the SuperLink
+        through the proxy on its public Control address, as the C(flwr) CLI does.
+    type: bool
+    default: false
   retries: {description: Attempts at most., type: int, default: 30}
   delay: {description: Seconds between attempts., type: float, default: 2}
   crash_restarts: {description: Automatic restarts during the wait that mean a crash loop., type: int, default: 2}
@@ -36,6 +43,7 @@ attempts: {description: Probes run., type: int, returned: always}
 """
 
 import subprocess
+import sys
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -62,17 +70,20 @@ def main() -> None:
             "retries": {"type": "int", "default": 30},
             "delay": {"type": "float", "default": 2},
             "crash_restarts": {"type": "int", "default": 2},
+            "on_host": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
     p = module.params
+    if p["on_host"]:
+        argv = [sys.executable if p["argv"][:1] == ["python"] else p["argv"][0], *p["argv"][1:]]
+    else:
+        argv = ["docker", "exec", p["container"], *p["argv"]]
     base = restarts(unit_state(p["unit"]))
     result: dict[str, object] = {"changed": False, "stdout": "", "stderr": "", "rc": -1, "attempts": 0}
     for attempt in range(1, max(p["retries"], 1) + 1):
         try:
-            probe = subprocess.run(
-                ["docker", "exec", p["container"], *p["argv"]], capture_output=True, text=True, check=False, timeout=60
-            )
+            probe = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=60)
             out, err, rc = probe.stdout.strip(), probe.stderr.strip(), probe.returncode
         except subprocess.TimeoutExpired:
             out, err, rc = "", "the probe did not finish within 60 s", -1

@@ -1,0 +1,140 @@
+"""flower_superlink's variable rules (filter_plugins/flower_superlink.py): one row per case.
+
+Each row is a set of variables over the role's defaults and a fragment the
+error must contain; an empty fragment means the input is accepted. The
+Molecule scenarios prove that these errors stop every playbook before any
+change (tests/hardening/test_bad_input.py); here each rule is tried on its
+own, in milliseconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from conftest import superlink
+
+KEY = "ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQ="
+V142 = {"flower_superlink_version": "1.42.0"}
+V137 = {"flower_superlink_version": "1.37.0"}
+V125 = {"flower_superlink_version": "1.25.0"}
+TLS_OFF = {"flower_superlink_insecure": True, "flower_superlink_supernode_auth": False}
+
+CASES: list[tuple[str, dict[str, Any], str]] = [
+    ("defaults", {}, ""),
+    ("defaults-1.42", V142, ""),
+    # --- managed flags, as argparse reads them --------------------------------
+    ("flag-whole", {"flower_superlink_extra_args": ["--database=/tmp/x.db"]}, "which the role sets itself"),
+    ("flag-prefix", {"flower_superlink_extra_args": ["--datab=/tmp/x.db"]}, "Flower reads as --database"),
+    ("flag-prefix-bare", {"flower_superlink_extra_args": ["--ins"]}, "Flower reads as --insecure"),
+    ("flag-prefix-ssl-key", {"flower_superlink_extra_args": ["--ssl-k=/k"]}, "Flower reads as --ssl-keyfile"),
+    ("flag-prefix-ambiguous", {"flower_superlink_extra_args": ["--ssl-c=/k"]}, "Flower reads as --ssl-ca-certfile"),
+    ("flag-prefix-auth-list", {"flower_superlink_extra_args": ["--auth=/k.csv"]}, "--auth-list-public-keys"),
+    ("flag-prefix-enable-auth", {"flower_superlink_extra_args": ["--enable-s"]}, "--enable-supernode-auth"),
+    ("flag-prefix-fleet-addr", {"flower_superlink_extra_args": ["--fleet-api-a=0.0.0.0:1"]}, "--fleet-api-address"),
+    ("flag-host", {"flower_superlink_extra_args": ["--host=0.0.0.0"]}, "which the role sets itself"),
+    ("flag-prefix-host", {"flower_superlink_extra_args": ["--ho=0.0.0.0"]}, "Flower reads as --host"),
+    ("flag-prefix-port", {"flower_superlink_extra_args": ["--po=1"]}, "Flower reads as --port"),
+    ("flag-isolation", {"flower_superlink_extra_args": ["--isolation=process"]}, "which the role sets itself"),
+    ("flag-prefix-isolation", {"flower_superlink_extra_args": ["--iso=process"]}, "Flower reads as --isolation"),
+    ("flag-two-dashes-only", {"flower_superlink_extra_args": ["--"]}, "has"),
+    ("flag-not-managed", {"flower_superlink_extra_args": ["--log-file=/tmp/x"]}, ""),
+    ("flag-not-a-prefix", {"flower_superlink_extra_args": ["--databases=/x"]}, ""),
+    ("flag-value-separate", {"flower_superlink_extra_args": ["--database", "/tmp/x.db"]}, "which the role sets itself"),
+    # --- SuperNode authentication is explicit ---------------------------------
+    ("auth-on-insecure", {"flower_superlink_insecure": True, "flower_superlink_supernode_auth": True}, "needs TLS"),
+    ("auth-off-insecure", TLS_OFF, ""),
+    ("auth-off-tls", {"flower_superlink_supernode_auth": False}, ""),
+    (
+        "auth-off-with-keys",
+        {"flower_superlink_supernode_auth": False, "flower_superlink_supernode_public_keys": [KEY]},
+        "would not be enforced",
+    ),
+    ("auth-not-bool", {"flower_superlink_supernode_auth": "flase"}, "not a boolean"),
+    ("auth-string-false", {"flower_superlink_supernode_auth": "false"}, ""),
+    ("auth-empty-list", {"flower_superlink_supernode_public_keys": []}, ""),
+    # --- allow-lists: enforced or refused ---------------------------------------
+    ("fleet-list-ipv4", {"flower_superlink_fleet_allowed_sources": ["10.0.0.0/8", "192.0.2.7"]}, ""),
+    ("fleet-list-ipv6-grpc", {"flower_superlink_fleet_allowed_sources": ["2001:db8::/32"]}, "not IPv4 networks"),
+    ("fleet-list-ipv6-proxied", {**V142, "flower_superlink_fleet_allowed_sources": ["2001:db8::/32"]}, ""),
+    ("fleet-list-ipv6-1.37", {**V137, "flower_superlink_fleet_allowed_sources": ["2001:db8::/32"]}, "IPv4"),
+    ("control-list-ipv6-1.37", {**V137, "flower_superlink_control_allowed_sources": ["2001:db8::1"]}, ""),
+    ("list-name", {"flower_superlink_fleet_allowed_sources": ["example.org"]}, "not IPv4"),
+    ("list-name-proxied", {**V142, "flower_superlink_fleet_allowed_sources": ["example.org"]}, "not IP networks"),
+    ("list-injection", {"flower_superlink_control_allowed_sources": ["10.0.0.0/8; reboot"]}, "control_allowed"),
+    ("list-injection-proxied", {**V142, "flower_superlink_control_allowed_sources": ["10.0.0.0/8 x"]}, "not IP"),
+    ("list-newline-proxied", {**V142, "flower_superlink_control_allowed_sources": ["10.0.0.0/8\n"]}, "not IP"),
+    (
+        "ipv6-bind-with-list",
+        {"flower_superlink_fleet_bind_address": "::", "flower_superlink_fleet_allowed_sources": ["10.0.0.0/8"]},
+        "cannot filter",
+    ),
+    ("ipv6-bind-no-list", {"flower_superlink_fleet_bind_address": "::"}, ""),
+    (
+        "ipv6-bind-with-list-proxied",
+        {**V142, "flower_superlink_fleet_bind_address": "::", "flower_superlink_fleet_allowed_sources": ["::1/128"]},
+        "",
+    ),
+    (
+        "ipv6-control-bind-with-list",
+        {"flower_superlink_control_bind_address": "::1", "flower_superlink_control_allowed_sources": ["10.0.0.1"]},
+        "control_bind_address",
+    ),
+    # --- the proxy's loopback port and the shared HTTP port ----------------------
+    ("backend-port-default", V142, ""),
+    ("backend-port-is-fleet", {**V142, "flower_superlink_proxy_backend_port": 9092}, "distinct ports"),
+    ("backend-port-is-control", {**V142, "flower_superlink_proxy_backend_port": 9093}, "distinct ports"),
+    ("backend-port-zero", {**V142, "flower_superlink_proxy_backend_port": 0}, "between 1 and 65535"),
+    ("backend-port-text", {**V142, "flower_superlink_proxy_backend_port": "x"}, "not a whole number"),
+    ("backend-port-unused-before-1.37", {**V125, "flower_superlink_proxy_backend_port": 9092}, ""),
+    ("serverappio-publish-1.19", {"flower_superlink_serverappio_publish": True}, ""),
+    ("serverappio-publish-1.42", {**V142, "flower_superlink_serverappio_publish": True}, "Fleet API"),
+    ("serverappio-publish-1.37", {**V137, "flower_superlink_serverappio_publish": True}, "Control API"),
+    (
+        "serverappio-publish-1.35",
+        {"flower_superlink_version": "1.35.0", "flower_superlink_serverappio_publish": True},
+        "shares one HTTP port",
+    ),
+]
+
+
+@pytest.mark.parametrize(("overrides", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_rule(config: dict[str, Any], overrides: dict[str, Any], fragment: str) -> None:
+    config.update(overrides)
+    errors = superlink.config_errors(config)
+    if not fragment:
+        assert errors == []
+    else:
+        assert any(fragment in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("version", "apis"),
+    [
+        ("1.19.0", []),
+        ("1.35.0", []),
+        ("1.36.0", []),
+        ("1.37.0", ["control"]),
+        ("1.39.0", ["control"]),
+        ("1.40.0", ["fleet", "control"]),
+        ("1.42.0", ["fleet", "control"]),
+    ],
+)
+def test_proxied_apis_follow_the_release_table(version: str, apis: list[str]) -> None:
+    assert superlink.proxied_apis(superlink.release_facts(version)) == apis
+
+
+@pytest.mark.parametrize(
+    ("flag", "taken"),
+    [
+        ("--database", "--database"),
+        ("--d", "--database"),
+        ("--", ""),
+        ("--x", ""),
+        ("--ssl", "--ssl-ca-certfile"),
+        ("--data-base", ""),
+        ("--databasex", ""),
+    ],
+)
+def test_managed_prefix(flag: str, taken: str) -> None:
+    assert superlink.managed_prefix(flag, superlink.SUPERLINK_MANAGED) == taken

@@ -1,0 +1,137 @@
+"""SuperNode public keys, read as keys (flower_superlink filters ssh_key_problem
+and published_keys): one row per case.
+
+Real keys of each curve come from ssh-keygen (tests/unit/keys); the bad ones
+are those keys taken apart and put together wrong, the way a corrupted or
+forged fact would be.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import superlink
+
+KEYS = {p.stem: p.read_text().strip() for p in (Path(__file__).parent / "keys").glob("*.pub")}
+P256, P384, P521 = KEYS["p256"], KEYS["p384"], KEYS["p521"]
+
+
+def fields(key: str) -> list[bytes]:
+    data, out = base64.b64decode(key.split()[1]), []
+    while data:
+        size = int.from_bytes(data[:4], "big")
+        out.append(data[4 : 4 + size])
+        data = data[4 + size :]
+    return out
+
+
+def build(algorithm: str, *parts: bytes, raw: bytes = b"") -> str:
+    blob = b"".join(len(p).to_bytes(4, "big") + p for p in parts) + raw
+    return f"{algorithm} {base64.b64encode(blob).decode()}"
+
+
+NAME, CURVE, POINT = fields(P384)
+OFF_CURVE = POINT[:-1] + bytes([POINT[-1] ^ 1])
+COMPRESSED = bytes([2 + (POINT[-1] & 1)]) + POINT[1:49]
+
+KEY_CASES: list[tuple[str, str, str]] = [
+    ("p256", P256, ""),
+    ("p384", P384, ""),
+    ("p521", P521, ""),
+    ("p384-no-comment", " ".join(P384.split()[:2]), ""),
+    ("rsa", "ssh-rsa AAAAB3NzaC1yc2E", "not one OpenSSH ECDSA"),
+    ("ed25519", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMq", "not one OpenSSH ECDSA"),
+    ("pattern-only", "ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQ=", "does not hold exactly"),
+    ("truncated", build("ecdsa-sha2-nistp384", NAME, CURVE, POINT)[:-8], "truncated"),
+    ("point-off-curve", build("ecdsa-sha2-nistp384", NAME, CURVE, OFF_CURVE), "not on its curve"),
+    ("point-compressed", build("ecdsa-sha2-nistp384", NAME, CURVE, COMPRESSED), "uncompressed"),
+    ("point-empty", build("ecdsa-sha2-nistp384", NAME, CURVE, b""), "uncompressed"),
+    ("point-at-x-equals-p", build("ecdsa-sha2-nistp384", NAME, CURVE, b"\x04" + b"\xff" * 96), "not on its curve"),
+    ("curve-mismatch", build("ecdsa-sha2-nistp384", NAME, b"nistp256", POINT), "names the curve"),
+    ("name-mismatch", build("ecdsa-sha2-nistp256", NAME, CURVE, POINT), "inside"),
+    ("p256-point-in-p384", build("ecdsa-sha2-nistp384", NAME, CURVE, fields(P256)[2]), "right size"),
+    ("extra-field", build("ecdsa-sha2-nistp384", NAME, CURVE, POINT, b"x"), "does not hold exactly"),
+    ("trailing-bytes", build("ecdsa-sha2-nistp384", NAME, CURVE, POINT, raw=b"\x00"), "truncated"),
+    ("two-lines", P384 + "\nssh-rsa AAAA", "not one OpenSSH ECDSA"),
+    ("trailing-newline", P384 + "\n", "not one OpenSSH ECDSA"),
+    ("comment-with-space", P384 + " two words", "not one OpenSSH ECDSA"),
+    ("not-a-string", 42, "not one OpenSSH ECDSA"),  # type: ignore[list-item]
+]
+
+
+@pytest.mark.parametrize(("key", "fragment"), [c[1:] for c in KEY_CASES], ids=[c[0] for c in KEY_CASES])
+def test_key(key: str, fragment: str) -> None:
+    problem = superlink.ssh_key_problem(key)
+    assert (fragment in problem) if fragment else problem == "", problem
+
+
+def test_inventory_keys_are_read_as_keys(config: dict[str, Any]) -> None:
+    config["flower_superlink_supernode_public_keys"] = [P384, build("ecdsa-sha2-nistp384", NAME, CURVE, OFF_CURVE)]
+    errors = superlink.config_errors(config)
+    assert any("item 1 holds a point that is not on its curve" in e for e in errors), errors
+
+
+# --- which published facts count for which SuperLink ----------------------------
+
+PUB = {k: " ".join(v.split()[:2]) for k, v in KEYS.items()}  # as flower_supernode publishes them
+
+
+def node(name: str, fact: Any = None, assigned: str | None = None, prepared: bool = False) -> dict[str, Any]:
+    vars_: dict[str, Any] = {"inventory_hostname": name}
+    if assigned is not None:
+        vars_["flower_supernode_superlink_host"] = assigned
+    if fact is not None:
+        vars_.update(
+            {"_flower_supernode_published": fact} if prepared else {"ansible_local": {"flower_supernode": fact}}
+        )
+    return vars_
+
+
+def fact(key: str, superlink: str = "sl1") -> dict[str, str]:
+    return {"public_key": key, "superlink": superlink}
+
+
+FACT_CASES: list[tuple[str, list[dict[str, Any]], list[str], list[str]]] = [
+    ("one-node", [node("n1", fact(PUB["p384"]))], [PUB["p384"]], []),
+    ("prepared-in-this-run", [node("n1", fact(PUB["p384"]), prepared=True)], [PUB["p384"]], []),
+    (
+        "inventory-order-kept",
+        [node("n2", fact(PUB["p521"])), node("n1", fact(PUB["p256"]))],
+        [PUB["p521"], PUB["p256"]],
+        [],
+    ),
+    ("assigned-elsewhere-not-read", [node("n1", None, assigned="sl2")], [], []),
+    ("assigned-elsewhere-claims-us", [node("n1", fact(PUB["p384"]), assigned="sl2")], [], []),
+    ("assigned-here-explicitly", [node("n1", fact(PUB["p384"]), assigned="sl1")], [PUB["p384"]], []),
+    ("fact-missing", [node("n1")], [], ["n1 has published no key"]),
+    ("fact-not-a-dict", [node("n1", "junk")], [], ["n1 has published no key"]),
+    ("fact-names-other-superlink", [node("n1", fact(PUB["p384"], "sl2"))], [], ["assigns it to sl1"]),
+    (
+        "fact-key-not-a-key",
+        [node("n1", fact("ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQ="))],
+        [],
+        ["n1 published a key that does not hold exactly"],
+    ),
+    ("fact-key-with-newline", [node("n1", fact(PUB["p384"] + "\n"))], [], ["not an OpenSSH ECDSA public key as"]),
+    ("fact-key-with-comment", [node("n1", fact(KEYS["p384"]))], [], ["not an OpenSSH ECDSA public key as"]),
+    ("fact-key-missing", [node("n1", {"superlink": "sl1"})], [], ["not an OpenSSH ECDSA public key as"]),
+    (
+        "same-key-two-nodes",
+        [node("n1", fact(PUB["p384"])), node("n2", fact(PUB["p384"]))],
+        [PUB["p384"]],
+        ["n1 and n2 published the same key"],
+    ),
+    ("one-bad-one-good", [node("n1"), node("n2", fact(PUB["p256"]))], [PUB["p256"]], ["n1 has published no key"]),
+]
+
+
+@pytest.mark.parametrize(("nodes", "keys", "errors"), [c[1:] for c in FACT_CASES], ids=[c[0] for c in FACT_CASES])
+def test_published_facts(nodes: list[dict[str, Any]], keys: list[str], errors: list[str]) -> None:
+    result = superlink.published_keys(nodes, "sl1", "sl1")
+    assert result["keys"] == keys
+    assert len(result["errors"]) == len(errors), result["errors"]
+    for fragment, error in zip(errors, result["errors"], strict=True):
+        assert fragment in error
