@@ -213,11 +213,28 @@ CA = "/etc/flower-supernode/tls/ca.crt"
 UNIT = "/etc/systemd/system/flower-supernode.service"
 
 
-def decommission(request: pytest.FixtureRequest, *extra: str) -> subprocess.CompletedProcess[str]:
+def decommission(
+    request: pytest.FixtureRequest, *extra: str, names: str = NODES[0], limit: str = ""
+) -> subprocess.CompletedProcess[str]:
     cmd = ["ansible-playbook", "playbooks/decommission.yml", "-i", request.config.getoption("ansible_inventory")]
-    for var in (f"flower_supernode_decommission={NODES[0]}", *extra):
+    for var in (f"flower_supernode_decommission={names}", *extra):
         cmd += ["-e", var]
+    cmd += ["--limit", limit] if limit else []
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=playbook_env(), check=False)
+
+
+def test_decommission_limited_to_the_node_is_refused(
+    request: pytest.FixtureRequest, host: Any, nodes: dict[str, Any]
+) -> None:
+    """--limit NODE would skip the play that revokes its key on the SuperLink:
+    the node is not wiped while its key still gets in."""
+    node = nodes[NODES[0]]
+    before = (sha256(node, UNIT), sha256(node, KEY))
+    result = decommission(request, "flower_supernode_decommission_confirm=true", limit=NODES[0])
+    assert result.returncode != 0
+    assert "was not revoked on its SuperLink flower-fed-superlink" in " ".join(result.stdout.split()), result.stdout
+    assert (sha256(node, UNIT), sha256(node, KEY)) == before
+    assert node.service(SERVICE).is_running
 
 
 def test_decommission_without_confirmation_is_refused(
@@ -263,3 +280,43 @@ def test_decommissioned_node_is_gone_and_its_old_key_refused(
     assert "SuperNode ID" not in logs, logs[-2000:]
     # The federation goes on with the node that is left.
     completed_run(flwr, nodes=1)
+
+
+def start_by_hand(node: Any, name: str, keys: str, superlink_ip: str) -> None:
+    """A SuperNode started outside the role with the key pair in KEYS (a directory on NODE)."""
+    node.check_output(
+        "docker run -d --name %s --pull never --add-host flower-fed-superlink:%s "
+        "--volume %s:/app/keys:ro %s --superlink flower-fed-superlink:9092 "
+        "--root-certificates /app/keys/ca.crt --auth-supernode-private-key /app/keys/supernode",
+        name,
+        superlink_ip,
+        keys,
+        f"{REGISTRY}/flwr/supernode@{pulled_digest()}",
+    )
+
+
+def test_without_supernodes_the_superlink_admits_none(
+    request: pytest.FixtureRequest, flwr: Flwr, nodes: dict[str, Any], docker_client: Any
+) -> None:
+    """Decommissioning the last SuperNode leaves an empty allow-list, which
+    admits nobody: neither the removed node's key nor a key never seen."""
+    node = nodes[NODES[1]]
+    node.run("rm -rf /root/old /root/new && mkdir -p /root/old /root/new")
+    node.run_test("cp %s %s.pub %s /root/old/ && cp %s /root/new/", KEY, KEY, CA, CA)
+    node.run_test("ssh-keygen -q -t ecdsa -b 384 -N '' -C never-seen -f /root/new/supernode")
+    node.run_test("chown -R 49999 /root/old /root/new")
+    assert_ok(decommission(request, "flower_supernode_decommission_confirm=true", names=",".join(NODES)))
+    wait_online(flwr, 0, 90)
+    ip = docker_client.containers.get("flower-fed-superlink").attrs["NetworkSettings"]["Networks"]["flower-fed"]
+    for name in ("old", "new"):
+        start_by_hand(node, f"key-{name}", f"/root/{name}", ip["IPAddress"])
+    time.sleep(20)
+    assert online_nodes(flwr) == []
+    for name in ("old", "new"):
+        logs = node.run("docker logs key-%s", name)
+        node.run("docker rm -f key-%s", name)
+        assert "SuperNode ID" not in logs.stdout + logs.stderr, (name, logs.stderr[-2000:])
+    # Both machines join again with new key pairs: the tests after these need them.
+    cmd = ["ansible-playbook", "playbooks/deploy.yml", "-i", request.config.getoption("ansible_inventory")]
+    assert_ok(subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=playbook_env(), check=False))
+    wait_online(flwr, 2, 180)
