@@ -573,5 +573,22 @@ def running_image(host: Any, deployment: Deployment) -> str:
     return host.check_output("docker inspect --format '{{.Config.Image}}' %s", deployment.container)
 
 
+def published(host: Any, deployment: Deployment) -> set[str]:
+    """The SuperLink container's published ports, as "address:host port"."""
+    bindings = (
+        json.loads(
+            host.check_output("docker inspect --format '{{json .HostConfig.PortBindings}}' %s", deployment.container)
+        )
+        or {}
+    )
+    return {f"{b['HostIp'] or '0.0.0.0'}:{b['HostPort']}" for ports in bindings.values() for b in ports or []}
+
+
+def proxy_running(host: Any, deployment: Deployment) -> bool:
+    """Whether the route-filtering proxy unit is installed and running (Flower 1.37+ only)."""
+    unit = f"/etc/systemd/system/{deployment.service}-proxy.service"
+    return bool(host.file(unit).exists and host.service(f"{deployment.service}-proxy").is_running)
+
+
 def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]

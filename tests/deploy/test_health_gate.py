@@ -22,12 +22,20 @@ def test_unhealthy_superlink_fails_the_deploy_and_the_previous_one_runs_again(
 ) -> None:
     run = flwr.submit_run()
     unit = f"/etc/systemd/system/{deployment.service}.service"
-    unit_before = sha256(host, unit)
+    # What the deploy writes before the switch, which the rescue must put back.
+    inputs = [unit, f"{deployment.config_dir}/superlink.env", f"{deployment.config_dir}/firewall.sh"]
+    before = {path: sha256(host, path) for path in inputs}
     failed = run_playbook(
         request,
         host,
         "deploy.yml",
-        json.dumps({"flower_superlink_extra_args": ["--isolation=bogus"]}),
+        json.dumps(
+            {
+                "flower_superlink_extra_args": ["--isolation=bogus"],
+                "flower_superlink_env": {"FLOWER_IAC_TEST": "a new value"},
+                "flower_superlink_control_allowed_sources": ["192.0.2.7"],
+            }
+        ),
         # Far more patience than the crash loop needs: the gate must stop on
         # its own once the unit keeps dying (a fixed small budget failed
         # under load before Flower had even printed its error).
@@ -41,8 +49,34 @@ def test_unhealthy_superlink_fails_the_deploy_and_the_previous_one_runs_again(
     # The journal tail is in the failure message: the SuperLink's own words.
     assert "invalid choice: 'bogus'" in failed.stdout, tail
     assert "runs again as before" in failed.stdout, tail
-    # The previous unit is back, running, and serves every run.
-    assert sha256(host, unit) == unit_before
+    # The previous unit, env file and firewall script are back, running, and serve every run.
+    assert {path: sha256(host, path) for path in inputs} == before
     assert host.service(deployment.service).is_running
     assert run in flwr.wait_run_ids()
     assert "--isolation" not in host.check_output("docker inspect --format '{{json .Args}}' %s", deployment.container)
+
+
+def test_a_switch_that_fails_on_new_tls_material_puts_the_old_back(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr
+) -> None:
+    """A certificate the SuperLink cannot load fails the switch; the rescue puts
+    the TLS files it had back (they were written before the switch), and the
+    previous SuperLink serves TLS with them again."""
+    if not deployment.tls:
+        pytest.skip("this host runs without TLS")
+    tls = [f"{deployment.config_dir}/tls/{name}" for name in ("ca.crt", "server.pem", "server.key")]
+    before = {path: (sha256(host, path), host.file(path).mode, host.file(path).gid) for path in tls}
+    broken = "-----BEGIN CERTIFICATE-----\nMIIBnotacertificate\n-----END CERTIFICATE-----\n"
+    failed = run_playbook(
+        request,
+        host,
+        "deploy.yml",
+        json.dumps({"flower_superlink_tls_cert_content": broken}),
+        "flower_superlink_health_retries=120",
+        "flower_superlink_health_delay=1",
+    )
+    assert failed.returncode != 0, failed.stdout[-2000:]
+    assert "runs again as before" in failed.stdout, failed.stdout[-4000:]
+    assert {path: (sha256(host, path), host.file(path).mode, host.file(path).gid) for path in tls} == before
+    assert host.service(deployment.service).is_running
+    assert isinstance(flwr.run_ids(), set)

@@ -66,6 +66,8 @@ CASES: list[tuple[str, str, Extra, str]] = [
     ("extra-arg-managed", "deploy.yml", {"flower_superlink_extra_args": ["--database=/tmp/x.db"]}, "extra_args"),
     ("extra-arg-trailing-newline", "deploy.yml", {"flower_superlink_extra_args": ["--isolation\n"]}, "extra_args"),
     ("extra-arg-two-in-one", "deploy.yml", {"flower_superlink_extra_args": ["--isolation process"]}, "extra_args"),
+    # argparse reads an unambiguous prefix as the whole flag.
+    ("extra-arg-prefix", "deploy.yml", {"flower_superlink_extra_args": ["--datab=/tmp/x.db"]}, "reads as --database"),
     ("docker-privileged", "deploy.yml", {"flower_superlink_docker_run_extra_args": ["--privileged"]}, "docker_run"),
     ("docker-volume", "deploy.yml", {"flower_superlink_docker_run_extra_args": ["--volume=/:/host"]}, "docker_run"),
     ("docker-cap-add", "deploy.yml", {"flower_superlink_docker_run_extra_args": ["--cap-add=ALL"]}, "docker_run"),
@@ -95,6 +97,8 @@ CASES: list[tuple[str, str, Extra, str]] = [
     ("san-injection", "deploy.yml", {"flower_superlink_tls_san": ["DNS:a,IP:1.2.3.4"]}, "tls_san"),
     ("key-two-lines", "deploy.yml", {"flower_superlink_supernode_public_keys": [KEY + "\nssh-rsa AAAA"]}, "keys"),
     ("key-not-ecdsa", "deploy.yml", {"flower_superlink_supernode_public_keys": ["ssh-rsa AAAAB3NzaC1yc2E"]}, "ECDSA"),
+    # The pattern matches, the blob is no key: Flower 1.19-1.22 would exit at start.
+    ("key-not-a-point", "deploy.yml", {"flower_superlink_supernode_public_keys": [KEY]}, "does not hold exactly"),
     (
         "allow-list-injection",
         "deploy.yml",
@@ -102,6 +106,13 @@ CASES: list[tuple[str, str, Extra, str]] = [
         "control_all",
     ),
     ("allow-list-name", "deploy.yml", {"flower_superlink_fleet_allowed_sources": ["example.org"]}, "fleet_allowed"),
+    # This host's Control allow-list lives in DOCKER-USER, which dockerd makes only with iptables on.
+    (
+        "allow-list-iptables-off",
+        "deploy.yml",
+        {"docker_engine_daemon_options": {"iptables": False}},
+        "cannot be enforced",
+    ),
     # A registry address becomes a directory under /etc/docker/certs.d.
     (
         "registry-ca-path-escape",
@@ -186,10 +197,31 @@ CASES: list[tuple[str, str, Extra, str]] = [
     ("unknown-image-source", "deploy.yml", "flower_superlink_image_source=ftp", "image_source"),
     ("no-tls-and-not-insecure", "deploy.yml", "flower_superlink_tls_generate=false", "flower_superlink_tls_ca_cert"),
     ("auth-without-tls", "deploy.yml", "flower_superlink_insecure=true", "needs TLS"),
+    (
+        "auth-on-without-tls",
+        "deploy.yml",
+        {
+            "flower_superlink_insecure": True,
+            "flower_superlink_supernode_auth": True,
+            "flower_superlink_supernode_public_keys": [],
+        },
+        "flower_superlink_supernode_auth=true needs TLS",
+    ),
 ]
 
 # (case id, shell set-up on the host, its clean-up, playbook, extra vars, text the failure must contain)
 HOST_CASES: list[tuple[str, str, str, str, Extra, str]] = [
+    # dockerd without its DOCKER-USER chain (iptables off): the Control
+    # allow-list of this host could not be enforced, so nothing starts.
+    (
+        "docker-user-chain-missing",
+        "iptables -w -D FORWARD -j DOCKER-USER && iptables -w -F DOCKER-USER && iptables -w -X DOCKER-USER",
+        "iptables -w -N DOCKER-USER && iptables -w -A DOCKER-USER -j RETURN && iptables -w -I FORWARD -j DOCKER-USER"
+        " && iptables -w -I DOCKER-USER 1 -j FLWR-flower-superlink",
+        "deploy.yml",
+        (),
+        "no DOCKER-USER iptables chain",
+    ),
     (
         "state-through-symlink",
         "mkdir -p /srv/real && ln -s /srv/real /srv/flower-link",

@@ -35,8 +35,8 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("flag-host", {"flower_superlink_extra_args": ["--host=0.0.0.0"]}, "which the role sets itself"),
     ("flag-prefix-host", {"flower_superlink_extra_args": ["--ho=0.0.0.0"]}, "Flower reads as --host"),
     ("flag-prefix-port", {"flower_superlink_extra_args": ["--po=1"]}, "Flower reads as --port"),
-    ("flag-isolation", {"flower_superlink_extra_args": ["--isolation=process"]}, "which the role sets itself"),
-    ("flag-prefix-isolation", {"flower_superlink_extra_args": ["--iso=process"]}, "Flower reads as --isolation"),
+    # Not set by the role (yet): the operator's choice, with serverappio_publish.
+    ("flag-isolation", {"flower_superlink_extra_args": ["--isolation=process"]}, ""),
     ("flag-two-dashes-only", {"flower_superlink_extra_args": ["--"]}, "has"),
     ("flag-not-managed", {"flower_superlink_extra_args": ["--log-file=/tmp/x"]}, ""),
     ("flag-not-a-prefix", {"flower_superlink_extra_args": ["--databases=/x"]}, ""),

@@ -26,6 +26,8 @@ from conftest import (
     Flwr,
     as_stored,
     assert_ok,
+    proxy_running,
+    published,
     quiet_database,
     recap,
     record,
@@ -102,6 +104,10 @@ def test_failed_upgrade_is_rolled_back_with_flowers_own_words(
     )
     refused(result, "Exit Code: 105", "pre-Alembic", "it does not stay up", "runs again as before")
     assert running_image(host, deployment).endswith(f":{OLD}")
+    # The proxy 1.42 brought is gone again with it: 1.19 publishes its own ports.
+    assert not proxy_running(host, deployment)
+    assert not host.file(f"/etc/systemd/system/{deployment.service}-proxy.service").exists
+    assert published(host, deployment) == {"0.0.0.0:9092", "0.0.0.0:9093"}
     assert flwr.run_ids() == old_runs
     assert record(host)["current"]["version"] == OLD
     # A second deploy of the old version finds nothing to do.
@@ -151,12 +157,17 @@ def test_upgrade_1_25_to_1_42_migrates_and_rolls_back_to_the_pre_upgrade_databas
     assert_ok(result)
     assert running_image(host, deployment).endswith(":1.42.0")
     assert v142.run_ids() == runs
+    # 1.42's one HTTP port is on loopback only, behind the proxy.
+    assert proxy_running(host, deployment)
+    assert published(host, deployment) == {"127.0.0.1:9095"}
     pre_upgrade = record(host)["previous"]["backup"]
     assert stored_runs(host, pre_upgrade) == {as_stored(r) for r in runs}
     # Back: 1.25.0 cannot read what 1.42 migrated; rollback restores its own database.
     assert_ok(run_playbook(request, host, "rollback.yml"))
     assert running_image(host, deployment).endswith(":1.25.0")
     assert v125.run_ids() == runs
+    assert not proxy_running(host, deployment)
+    assert published(host, deployment) == {"0.0.0.0:9092", "0.0.0.0:9093"}
     assert record(host)["current"]["version"] == "1.25.0"
     # Deploying 1.19 now would be a downgrade past a schema: refused.
     refused(run_playbook(request, host, "deploy.yml", version(OLD)), "never migrates")

@@ -141,6 +141,9 @@ def call_http(method: str, request: bytes) -> bytes:
         conn.close()
     except (OSError, http.client.HTTPException) as err:
         raise RuntimeError(f"{api} API (HTTP) {path} at {address}: {type(err).__name__}: {err}") from None
+    if answer.status in (502, 503, 504) and "uvicorn" not in (answer.getheader("server") or ""):
+        # The route-filtering proxy answered for a SuperLink that is not (yet) up.
+        raise RuntimeError(f"{api} API (HTTP) {path} at {address}: the proxy has no SuperLink ({answer.status})")
     if answer.status != 200:
         raise Answered(f"{api} API (HTTP) {path} at {address}: {answer.status} {body[:300]!r}")
     return body

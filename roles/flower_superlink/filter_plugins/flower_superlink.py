@@ -141,7 +141,6 @@ SUPERLINK_MANAGED = {
     "--enable-supernode-auth",
     "--host",
     "--port",
-    "--isolation",
     "--insecure",
     "--ssl-ca-certfile",
     "--ssl-certfile",
@@ -962,6 +961,32 @@ def published_keys(nodes: Any, superlink: str, default_superlink: str = "") -> d
     return {"keys": keys, "errors": errors}
 
 
+def remembered(results: Any, probe: Any) -> list[dict[str, Any]]:
+    """What remember.yml read (its slurp loop's RESULTS), as the rescue puts it
+    back: path, content (base64) and the owner, group and mode the lock's
+    probe saw; a path the probe found absent has no content (the rescue
+    removes it). A path that could not be read and was not seen absent is
+    left out: the rescue never removes what it cannot put back."""
+    out = []
+    for result in results or []:
+        path = result.get("item")
+        entry = (probe or {}).get(path) or {}
+        if result.get("content") is None:
+            if entry.get("exists") is False:
+                out.append({"path": path})
+            continue
+        out.append(
+            {
+                "path": path,
+                "content": result["content"],
+                "owner": entry.get("uid", 0),
+                "group": entry.get("gid", 0),
+                "mode": entry.get("mode", "0600"),
+            }
+        )
+    return out
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
@@ -979,5 +1004,6 @@ class FilterModule:
             "flower_superlink_out_of_place": out_of_place,
             "flower_superlink_published_keys": published_keys,
             "flower_superlink_nodes_to_read": nodes_to_read,
+            "flower_superlink_remembered": remembered,
             "flower_superlink_proxied_apis": proxied_apis,
         }

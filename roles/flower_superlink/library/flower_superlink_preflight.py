@@ -22,6 +22,8 @@ description:
     the same name may exist elsewhere; a container of the same name must be one
     the role started.
   - Optionally, free space for a backup of the database.
+  - Allow-lists Docker's DOCKER-USER chain must enforce (O(docker_user_lists)):
+    refused when dockerd runs but has no such chain (iptables off).
 options:
   directories:
     description: Directories with var, path, owner, group and optional mode.
@@ -69,6 +71,13 @@ options:
       The deployment record (a small JSON file the role writes); its text is
       returned, so the role does not read it in another round trip.
     type: path
+  docker_user_lists:
+    description: >-
+      Names of the allow-list variables that the DOCKER-USER chain must enforce;
+      empty when none (or when the proxy enforces them).
+    type: list
+    elements: str
+    default: []
 author: flower-superlink-iac maintainers
 """
 

@@ -29,6 +29,8 @@ ARGUMENT_SPEC = {
     "backup_dir": {"type": "path"},
     "need_backup": {"type": "bool", "default": False},
     "record": {"type": "path"},
+    # Allow-lists the DOCKER-USER chain must enforce (those of APIs Docker publishes).
+    "docker_user_lists": {"type": "list", "elements": "str", "default": []},
 }
 
 
@@ -156,6 +158,20 @@ def check_host(p: dict) -> tuple[dict[str, object], list[str]]:
                     f"flower_superlink_container_name={json.dumps(p['container_name'])}: a container of that name "
                     "exists and was not started by this role; the unit would remove it. Choose another name."
                 )
+
+    # An allow-list in a chain dockerd does not have would be a silent no-op:
+    # the firewall script would refuse to start the SuperLink. Say so now.
+    if (
+        p["docker_user_lists"]
+        and shutil.which("iptables")
+        and os.path.exists("/var/run/docker.sock")
+        and run("iptables", "-w", "-n", "-L", "DOCKER-USER").returncode != 0
+    ):
+        errors.append(
+            f"{' and '.join(p['docker_user_lists'])}: the host's Docker has no DOCKER-USER iptables chain "
+            "(dockerd runs with iptables off?), so the allow-list cannot be enforced. Turn Docker's iptables "
+            "on, or empty the list and filter elsewhere; nothing was changed."
+        )
 
     result: dict[str, object] = {
         "database_exists": database_exists,
