@@ -8,7 +8,8 @@ DOCUMENTATION = r"""
 module: docker_engine_probe
 short_description: Read the engine's packages and unit state without changing anything
 description:
-  - Asks dpkg which of O(packages) are installed (one C(dpkg-query), not the apt
+  - >-
+    Asks dpkg which of O(packages) are installed (one C(dpkg-query), not the apt
     cache, which takes seconds to load), systemd how O(unit) is loaded, running
     and enabled, Docker which image each of O(images) names, and
     C(/etc/os-release) which distribution this is. The role skips its install and

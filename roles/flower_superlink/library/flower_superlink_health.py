@@ -8,16 +8,19 @@ DOCUMENTATION = r"""
 module: flower_superlink_health
 short_description: Wait until the SuperLink answers, or fail as soon as it keeps dying
 description:
-  - Runs O(argv) in the container (C(docker exec)), or on the host with O(on_host)
+  - >-
+    Runs O(argv) in the container (C(docker exec)), or on the host with O(on_host)
     (C(python) as the first word is then this module's own interpreter), until it exits 0, at most
     O(retries) times, O(delay) seconds apart. Exit 2 (the SuperLink answered
     with an error twice) fails at once: waiting longer cannot help.
-  - Between attempts it asks systemd how the unit fares. When the unit has
+  - >-
+    Between attempts it asks systemd how the unit fares. When the unit has
     restarted O(crash_restarts) times since the wait began (the SuperLink exits
     at start, e.g. Flower refusing a database, and C(Restart=always) starts it
     again), or the unit is not running at all, it fails at once instead of
     waiting out every retry.
-  - One round trip for the whole wait: Ansible's own C(until) loop would cost
+  - >-
+    One round trip for the whole wait: Ansible's own C(until) loop would cost
     one per attempt.
 options:
   container: {description: The SuperLink's container., type: str, required: true}

@@ -8,12 +8,15 @@ DOCUMENTATION = r"""
 module: flower_superlink_lock
 short_description: Take or release the lock one SuperLink's playbooks share
 description:
-  - A lock file created with O_EXCL holds who took it (token, playbook, controller
+  - >-
+    A lock file created with O_EXCL holds who took it (token, playbook, controller
     user, time). A second playbook waits up to O(wait) seconds, then fails naming
     the holder. The holder's own token re-enters. O(force) takes over a lock left
     by a killed playbook. Releasing removes the file only when the token matches.
-  - In check mode nothing is written; a lock held by another playbook still fails.
-  - Taking it can also read, in the same round trip, the files and units the lock
+  - >-
+    In check mode nothing is written; a lock held by another playbook still fails.
+  - >-
+    Taking it can also read, in the same round trip, the files and units the lock
     guards (O(paths), O(units)): no other playbook changes them until it is released.
 options:
   path: {description: Lock file., type: path, required: true}

@@ -8,21 +8,27 @@ DOCUMENTATION = r"""
 module: flower_superlink_preflight
 short_description: Refuse host state the flower_superlink role must not touch
 description:
-  - Read-only checks, in one round trip, of everything on the host the role is
+  - >-
+    Read-only checks, in one round trip, of everything on the host the role is
     about to create, chown, chmod, overwrite or remove. The playbooks run the
     same checks under the SuperLink's lock (flower_superlink_lock, option
     preflight); this module serves the role run on its own. Fails with one message
     per problem, each naming the variable to fix.
-  - Directories: no path component may be a symlink; an existing directory that
+  - >-
+    Directories: no path component may be a symlink; an existing directory that
     holds files must already have the owner, group (and mode) the role gives it,
     or it belongs to something else.
-  - The database and its journal files must be regular files (the container owns
+  - >-
+    The database and its journal files must be regular files (the container owns
     the state directory and could plant symlinks to files outside it).
-  - The unit file may only be replaced when this role wrote it; no other unit of
+  - >-
+    The unit file may only be replaced when this role wrote it; no other unit of
     the same name may exist elsewhere; a container of the same name must be one
     the role started.
-  - Optionally, free space for a backup of the database.
-  - Allow-lists Docker's DOCKER-USER chain must enforce (O(docker_user_lists)):
+  - >-
+    Optionally, free space for a backup of the database.
+  - >-
+    Allow-lists Docker's DOCKER-USER chain must enforce (O(docker_user_lists)):
     refused when dockerd runs but has no such chain (iptables off).
 options:
   directories:

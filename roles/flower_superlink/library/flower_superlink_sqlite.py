@@ -8,7 +8,8 @@ DOCUMENTATION = r"""
 module: flower_superlink_sqlite
 short_description: Back up, check or restore a Flower SuperLink SQLite database
 description:
-  - C(backup) copies O(src) to O(dest) with SQLite's online backup API, which is
+  - >-
+    C(backup) copies O(src) to O(dest) with SQLite's online backup API, which is
     consistent even while the SuperLink writes (a plain file copy of a live
     database is not). A database left with a hot journal or an uncheckpointed
     WAL (SuperLink killed mid-write, then stopped) cannot be opened read-only;
@@ -18,16 +19,20 @@ description:
     self-contained file (journal mode DELETE), written with its manifest
     O(dest) minus C(.db) plus C(.json), and both are renamed into place
     together: a C(.db) never appears without its manifest.
-  - C(check) runs C(PRAGMA integrity_check) on O(src) and reports what it holds.
-  - C(restore) installs the backup O(src) as the database O(dest): the old
+  - >-
+    C(check) runs C(PRAGMA integrity_check) on O(src) and reports what it holds.
+  - >-
+    C(restore) installs the backup O(src) as the database O(dest): the old
     database's journal files are removed, the copy is written beside it under a
     new name without following links, checked against the backup's SHA-256,
     given to O(owner)/O(group) and renamed over O(dest).
-  - C(export) writes the run history of the backup O(src) as readable JSON to
+  - >-
+    C(export) writes the run history of the backup O(src) as readable JSON to
     O(dest) (every row of the C(run) table, whatever columns that Flower
     release has; binary values as hex), so that runs archived by a
     fresh-state upgrade stay readable without any Flower release.
-  - Paths may hold any character, including those special in SQLite URIs.
+  - >-
+    Paths may hold any character, including those special in SQLite URIs.
     Every failure is reported with a message, never a traceback.
 options:
   action:
