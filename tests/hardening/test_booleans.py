@@ -37,6 +37,8 @@ CASES: list[tuple[str, list[str], str, str]] = [
     ("tls-generate-false", ["flower_superlink_tls_generate=false"], "deploy.yml", "fails:flower_superlink_tls_ca_cert"),
     ("reset-confirm-false", ["flower_superlink_reset_confirm=false"], "reset.yml", "fails:Refusing to reset"),
     ("engine-enabled-false", ["docker_engine_service_enabled=false"], "deploy.yml", "task:Ensure the Docker service"),
+    # Read as false: authentication off with this host's keys listed is refused (they would not be enforced).
+    ("supernode-auth-false", ["flower_superlink_supernode_auth=false"], "deploy.yml", "fails:would not be enforced"),
     # Read as true, these would let an untested release or a schema cliff through.
     (
         "allow-untested-false",
