@@ -92,11 +92,13 @@ def test_the_superlink_registered_both_keys_and_lists_both_nodes_online(host: An
     wait_online(flwr, len(NODES), 90)
 
 
-def test_a_run_completes_with_every_supernode(flwr: Flwr) -> None:
+def test_a_run_completes_with_every_supernode(host: Any, flwr: Flwr) -> None:
     completed_run(flwr)
 
 
-def test_supernode_restarted_during_a_run_rejoins_and_the_next_run_completes(flwr: Flwr, nodes: dict[str, Any]) -> None:
+def test_supernode_restarted_during_a_run_rejoins_and_the_next_run_completes(
+    host: Any, flwr: Flwr, nodes: dict[str, Any]
+) -> None:
     flwr.call("run", "--run-config", f"min-nodes={len(NODES)}")
     assert nodes[NODES[0]].run("systemctl restart %s", SERVICE).rc == 0
     flwr.stop_running()
@@ -146,7 +148,7 @@ def test_every_image_was_pulled_from_the_registry_by_tag_or_digest(host: Any, no
     assert json.loads(labels)["org.flower-iac.supernode-base"] == f"{REGISTRY}/flwr/supernode:1.42.0"
 
 
-def test_clientapp_dependencies_were_built_into_the_node_image_offline(nodes: dict[str, Any]) -> None:
+def test_clientapp_dependencies_were_built_into_the_node_image_offline(host: Any, nodes: dict[str, Any]) -> None:
     node = nodes[NODES[1]]
     found = node.run("docker exec %s python -c 'import iniconfig; print(iniconfig.__file__)'", CONTAINER)
     assert found.rc == 0, found.stderr
@@ -296,7 +298,7 @@ def start_by_hand(node: Any, name: str, keys: str, superlink_ip: str) -> None:
 
 
 def test_without_supernodes_the_superlink_admits_none(
-    request: pytest.FixtureRequest, flwr: Flwr, nodes: dict[str, Any], docker_client: Any
+    request: pytest.FixtureRequest, host: Any, flwr: Flwr, nodes: dict[str, Any], docker_client: Any
 ) -> None:
     """Decommissioning the last SuperNode leaves an empty allow-list, which
     admits nobody: neither the removed node's key nor a key never seen."""
