@@ -3,6 +3,9 @@ with -e (strings) or in the inventory: every row is refused with a line that
 names the variable and the problem, and the node is left exactly as it was
 (its files, its unit, its running container).
 
+Its file name sorts before test_federation.py, whose last tests remove the
+SuperNodes: pytest runs it first, on the federation as deployed.
+
 The rows go in a few grouped runs (validation reports every problem at once;
 type errors come alone, before the rules that assume types), limited to one
 node as an operator changing one node would run it.
