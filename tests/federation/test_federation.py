@@ -96,6 +96,65 @@ def test_a_run_completes_with_every_supernode(host: Any, flwr: Flwr) -> None:
     completed_run(flwr)
 
 
+# --- process isolation: apps in containers of their own ------------------------
+
+# The executor containers' only file from the host: the CA that verifies the
+# SuperLink's Runtime API (1.37+ with TLS); a SuperNode's gets none.
+EXECUTORS = {
+    "superlink": ("flower-superlink", ["/etc/flower-superlink/tls/ca.crt:/app/superlink-ca.crt:ro"]),
+    "supernode": ("flower-supernode", []),
+}
+
+
+def executor_confined(target: Any, owner: str, binds: list[str]) -> None:
+    inspected = json.loads(target.check_output("docker inspect %s-superexec", owner))[0]
+    config, host_config = inspected["Config"], inspected["HostConfig"]
+    assert config["User"] == "49999:49999"
+    assert host_config["CapDrop"] == ["ALL"] and not host_config["CapAdd"]
+    assert host_config["ReadonlyRootfs"] is True
+    assert "no-new-privileges" in host_config["SecurityOpt"]
+    # The namespace of the container running now, not of one before a restart.
+    owner_inspected = json.loads(target.check_output("docker inspect %s", owner))[0]
+    assert host_config["NetworkMode"] == f"container:{owner_inspected['Id']}"
+    assert (host_config["Binds"] or []) == binds
+    assert not [m for m in inspected["Mounts"] if m["Type"] == "volume"]
+    assert config["Entrypoint"] == ["flower-superexec"]
+    # Flower runs apps beside itself unless told otherwise.
+    owner_args = owner_inspected["Args"]
+    assert "--isolation" in owner_args and owner_args[owner_args.index("--isolation") + 1] == "process"
+
+
+def test_serverapps_and_clientapps_run_in_confined_executors(host: Any, nodes: dict[str, Any]) -> None:
+    owner, binds = EXECUTORS["superlink"]
+    assert host.service(f"{owner}-superexec").is_enabled
+    executor_confined(host, owner, binds)
+    for name, node in nodes.items():
+        owner, binds = EXECUTORS["supernode"]
+        assert node.service(f"{owner}-superexec").is_enabled, name
+        executor_confined(node, owner, binds)
+
+
+def test_an_app_reaches_no_state_key_or_socket_and_the_state_is_unchanged(
+    host: Any, flwr: Flwr, nodes: dict[str, Any]
+) -> None:
+    """The ServerApp and each ClientApp look for the SuperLink's database and
+    TLS key, the nodes' private keys, key lists and the Docker socket
+    (tests/flower_app/tinyapp/probe.py); the run fails, naming what they
+    found, if any is there. In the SuperLink's own container (subprocess
+    isolation) the ServerApp finds the database and key."""
+    key = "/etc/flower-superlink/tls/server.key"
+    key_before = sha256(host, key)
+    runs_before = {int(r["run-id"]): r["status"] for r in flwr.runs() if r["status"].startswith("finished")}
+    run_id = int(
+        flwr.call("run", "--run-config", f"min-nodes={len(NODES)}", "--run-config", "probe-isolation=true")["run-id"]
+    )
+    status = flwr.wait_finished({run_id}, 420)[run_id]
+    assert status == "finished:completed", f"run {run_id} with the isolation probe ended {status}"
+    assert sha256(host, key) == key_before
+    runs_after = {int(r["run-id"]): r["status"] for r in flwr.runs()}
+    assert {run: runs_after.get(run) for run in runs_before} == runs_before
+
+
 def test_supernode_restarted_during_a_run_rejoins_and_the_next_run_completes(
     host: Any, flwr: Flwr, nodes: dict[str, Any]
 ) -> None:

@@ -35,12 +35,30 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
     ("flag-host", {"flower_superlink_extra_args": ["--host=0.0.0.0"]}, "which the role sets itself"),
     ("flag-prefix-host", {"flower_superlink_extra_args": ["--ho=0.0.0.0"]}, "Flower reads as --host"),
     ("flag-prefix-port", {"flower_superlink_extra_args": ["--po=1"]}, "Flower reads as --port"),
-    # Not set by the role (yet): the operator's choice, with serverappio_publish.
-    ("flag-isolation", {"flower_superlink_extra_args": ["--isolation=process"]}, ""),
+    ("flag-isolation", {"flower_superlink_extra_args": ["--isolation=process"]}, "flower_superlink_isolation"),
+    ("flag-prefix-isolation", {"flower_superlink_extra_args": ["--iso", "subprocess"]}, "reads as --isolation"),
+    ("flag-superexec-secret", {"flower_superlink_extra_args": ["--superexec-auth-secret-file=/x"]}, "sets itself"),
     ("flag-two-dashes-only", {"flower_superlink_extra_args": ["--"]}, "has"),
     ("flag-not-managed", {"flower_superlink_extra_args": ["--log-file=/tmp/x"]}, ""),
     ("flag-not-a-prefix", {"flower_superlink_extra_args": ["--databases=/x"]}, ""),
     ("flag-value-separate", {"flower_superlink_extra_args": ["--database", "/tmp/x.db"]}, "which the role sets itself"),
+    # --- where ServerApps run ---------------------------------------------------
+    ("isolation-subprocess", {"flower_superlink_isolation": "subprocess"}, ""),
+    ("isolation-unknown", {"flower_superlink_isolation": "container"}, "flower_superlink_isolation"),
+    ("isolation-case", {"flower_superlink_isolation": "Process"}, "flower_superlink_isolation"),
+    ("isolation-empty", {"flower_superlink_isolation": ""}, "flower_superlink_isolation"),
+    ("isolation-bool", {"flower_superlink_isolation": True}, "flower_superlink_isolation"),
+    # From 1.37 the executor verifies the Runtime API's certificate by name.
+    ("isolation-tls-ip-1.42", {**V142, "flower_superlink_tls_server_name": "192.0.2.7"}, "must be a DNS name"),
+    ("isolation-tls-ipv6-1.37", {**V137, "flower_superlink_tls_server_name": "2001:db8::7"}, "must be a DNS name"),
+    ("isolation-tls-ip-1.25", {**V125, "flower_superlink_tls_server_name": "192.0.2.7"}, ""),
+    ("isolation-insecure-ip-1.42", {**V142, **TLS_OFF, "flower_superlink_tls_server_name": "192.0.2.7"}, ""),
+    (
+        "subprocess-tls-ip-1.42",
+        {**V142, "flower_superlink_isolation": "subprocess", "flower_superlink_tls_server_name": "192.0.2.7"},
+        "",
+    ),
+    ("isolation-tls-name-1.42", {**V142, "flower_superlink_tls_server_name": "superlink.example.org"}, ""),
     # --- SuperNode authentication is explicit ---------------------------------
     ("auth-on-insecure", {"flower_superlink_insecure": True, "flower_superlink_supernode_auth": True}, "needs TLS"),
     ("auth-off-insecure", TLS_OFF, ""),

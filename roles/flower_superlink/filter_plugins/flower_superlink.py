@@ -150,6 +150,17 @@ SUPERLINK_MANAGED = {
     "--exec-api-address",
     "--serverappio-api-address",
     "--control-api-address",
+    "--isolation",
+    "--superexec-auth-secret-file",
+}
+ISOLATION_MODES = ("process", "subprocess")
+# Where an operator sets what a managed flag would.
+FLAG_VARIABLES = {
+    "--isolation": "set flower_superlink_isolation",
+    "--insecure": "set flower_superlink_insecure",
+    "--database": "set flower_superlink_state_dir and flower_superlink_database_name",
+    "--enable-supernode-auth": "set flower_superlink_supernode_auth",
+    "--auth-list-public-keys": "list the keys in flower_superlink_supernode_public_keys",
 }
 # Variables named after the Exec API (renamed Control API in Flower 1.21).
 # The old name still works for one release, with a warning; setting both is
@@ -386,7 +397,11 @@ class Checker:
             flag = arg.split("=", 1)[0]
             if managed is not None and flag not in managed and (taken := managed_prefix(flag, managed)):
                 # Flower's parsers are argparse's: an unambiguous prefix is the flag.
-                self.err(name, f"has {flag}, which Flower reads as {taken}, a flag the role sets itself")
+                self.err(
+                    name,
+                    f"has {flag}, which Flower reads as {taken}, a flag the role sets itself",
+                    FLAG_VARIABLES.get(taken, "use the role's variable for it"),
+                )
                 continue
             if allowed is not None and flag not in allowed:
                 self.err(
@@ -395,7 +410,11 @@ class Checker:
                     f"allowed: {', '.join(sorted(allowed))}",
                 )
             if managed is not None and flag in managed:
-                self.err(name, f"has {flag}, which the role sets itself", "use the role's variable for it")
+                self.err(
+                    name,
+                    f"has {flag}, which the role sets itself",
+                    FLAG_VARIABLES.get(flag, "use the role's variable for it"),
+                )
 
     def as_flag(self, name: str) -> bool:
         if name == "image_source_archive":
@@ -499,6 +518,32 @@ class Checker:
                 + (" and the Fleet API" if facts["fleet_port"] == facts["http_port"] else "")
                 + ", so publishing it would publish them all without a filter",
                 "leave it false",
+            )
+
+    def isolation(self) -> None:
+        mode = self.v("isolation")
+        if mode not in ISOLATION_MODES:
+            self.err("isolation", "must be process or subprocess", "process: ServerApps in their own container")
+            return
+        facts = self.release()
+        server_name = self.v("tls_server_name")
+        if (
+            mode == "process"
+            and facts
+            and facts["executor"]["tls"]
+            and as_bool(self.v("insecure")) is False
+            and isinstance(server_name, str)
+            and is_ip(server_name)
+        ):
+            # The executor shares the SuperLink's network namespace and dials
+            # the Runtime API on loopback by this name, which the certificate
+            # must hold; an address literal cannot be pointed at loopback.
+            self.err(
+                "tls_server_name",
+                f"must be a DNS name in the certificate for process isolation on Flower {facts['version']}, "
+                f"not the address {server_name}: the SuperExec verifies the SuperLink's Runtime API by that name",
+                "name the SuperLink (and add DNS:<name> to its certificate), or set "
+                "flower_superlink_isolation: subprocess",
             )
 
     def tls(self) -> None:
@@ -667,6 +712,30 @@ def proxied_apis(facts: dict[str, Any]) -> list[str]:
     return [api for api in ("fleet", "control") if facts.get(f"{api}_port") == port]
 
 
+def executor_argv(facts: dict[str, Any], app: str, tls: bool, server_name: str, ca_file: str) -> list[str]:
+    """The command line (entry point first) of the process that runs a
+    release's apps in their own container (--isolation process): APP is
+    serverapp (beside a SuperLink) or clientapp (beside a SuperNode).
+
+    It shares the SuperLink's (SuperNode's) network namespace, so it dials
+    the API it pulls tasks from on loopback: as 127.0.0.1 where that API is
+    plaintext; by SERVER_NAME, which the SuperLink's /etc/hosts points at
+    loopback, where the SuperLink's Runtime API follows its TLS (1.37+) and
+    the certificate must match."""
+    if app not in ("serverapp", "clientapp"):
+        raise ValueError(f"app must be serverapp or clientapp, not {app!r}")
+    executor = facts["executor"]
+    argv = [executor["command"].format(app=app)]
+    if executor["plugin_type"]:
+        argv += ["--plugin-type", app]
+    verified = bool(app == "serverapp" and executor["tls"] and tls)
+    argv += ["--root-certificates", ca_file] if verified else ["--insecure"]
+    host = server_name if verified else "127.0.0.1"
+    port = facts["serverappio_port"] if app == "serverapp" else facts["clientappio_port"]
+    argv += [executor["address_flag"].format(app=app), f"{host}:{int(port)}"]
+    return argv
+
+
 def config_errors(config: dict[str, Any]) -> list[str]:
     """Every problem with the role's variables, as messages; [] when valid."""
     checker = Checker({k: v for k, v in config.items() if k.startswith(PREFIX)})
@@ -676,7 +745,15 @@ def config_errors(config: dict[str, Any]) -> list[str]:
     if checker.errors:
         # Rules below assume the types are right.
         return checker.errors
-    for part in (checker.paths, checker.image, checker.network, checker.tls, checker.process, checker.backups):
+    for part in (
+        checker.paths,
+        checker.image,
+        checker.network,
+        checker.tls,
+        checker.isolation,
+        checker.process,
+        checker.backups,
+    ):
         part()
     return checker.errors
 
@@ -1006,4 +1083,5 @@ class FilterModule:
             "flower_superlink_nodes_to_read": nodes_to_read,
             "flower_superlink_remembered": remembered,
             "flower_superlink_proxied_apis": proxied_apis,
+            "flower_superlink_executor_argv": executor_argv,
         }

@@ -102,6 +102,8 @@ class Checker(rules.Checker):
             self.err("memory_limit", "is not a size", "such as 512m or 2g")
         self.flags("docker_run_extra_args", rules.DOCKER_RUN_ALLOWED, None)
         self.flags("extra_args", None, SUPERNODE_MANAGED)
+        if self.v("isolation") not in rules.ISOLATION_MODES:
+            self.err("isolation", "must be process or subprocess", "process: ClientApps in their own container")
 
     def app(self) -> None:
         bad = [r for r in self.v("app_requirements") or [] if not isinstance(r, str) or not REQUIREMENT_RE.match(r)]
@@ -160,5 +162,6 @@ class FilterModule:
             "flower_supernode_config_errors": config_errors,
             "flower_supernode_node_config": node_config,
             "flower_supernode_release": rules.release_facts,
+            "flower_supernode_executor_argv": rules.executor_argv,
             "flower_supernode_bool": rules.to_bool,
         }

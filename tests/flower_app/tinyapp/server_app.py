@@ -1,12 +1,28 @@
-"""ServerApp: one round of FedAvg over a 1x1 model."""
+"""ServerApp: one round of FedAvg over a 1x1 model.
+
+With --run-config probe-isolation=true the ServerApp and every ClientApp
+first look for what they should not reach (tinyapp/probe.py); the run then
+fails, naming it, if any of them found something."""
 
 import numpy as np
 from flwr.common import Context, ndarrays_to_parameters
 from flwr.server import ServerApp, ServerAppComponents, ServerConfig
 from flwr.server.strategy import FedAvg
 
+from tinyapp.probe import exposed
+
+
+def refuse_exposed(metrics):  # type: ignore[no-untyped-def]
+    found = [str(m.get("exposed", "")) for _, m in metrics if m.get("exposed")]
+    if found:
+        raise RuntimeError(f"a ClientApp can reach: {' | '.join(found)}")
+    return {}
+
 
 def server_fn(context: Context) -> ServerAppComponents:
+    probe = bool(context.run_config.get("probe-isolation", False))
+    if probe and (found := exposed()):
+        raise RuntimeError(f"the ServerApp can reach: {'; '.join(found)}")
     rounds = int(context.run_config["num-server-rounds"])
     # One SuperNode is enough for the TLS tests; the federation test asks for
     # every node it deployed (--run-config min-nodes=N), so a completed run
@@ -20,6 +36,8 @@ def server_fn(context: Context) -> ServerAppComponents:
         fraction_evaluate=0.0,
         min_fit_clients=nodes,
         min_available_clients=nodes,
+        accept_failures=not probe,
+        fit_metrics_aggregation_fn=refuse_exposed if probe else None,
     )
     return ServerAppComponents(strategy=strategy, config=ServerConfig(num_rounds=rounds))
 
