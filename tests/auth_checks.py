@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Deployment, Flwr, supernode, version_tuple
+from conftest import Deployment, Flwr, supernode, version_tuple, wait_for
 
 # What a refused SuperNode says, per auth model.
 REFUSED = {"csv": "Public key not recognized", "register": "Failed to activate SuperNode"}
@@ -40,7 +40,10 @@ def test_authorised_supernode_completes_a_run_over_tls(host: Any, flwr: Flwr, al
     # Runs left by earlier tests would run first on the one SuperNode; on a
     # loaded machine (scenarios side by side) a 1.42 run then took > 5 min.
     flwr.stop_running()
-    run = flwr.submit_run()
+    # Its ServerApp looks for the SuperLink's database, TLS key and key list
+    # and the Docker socket first (tests/flower_app/tinyapp/probe.py), and
+    # fails the run if any is there: process isolation, on this release.
+    run = int(flwr.call("run", "--run-config", "probe-serverapp=true")["run-id"])
 
     def supernode_alive() -> None:
         if host.run("docker inspect --format '{{.State.Running}}' supernode-allowed").stdout.strip() != "true":
@@ -73,3 +76,28 @@ def test_runs_persist_across_a_restart_over_tls(host: Any, deployment: Deploymen
     assert before, "no run to carry across the restart"
     host.run_test("systemctl restart %s", deployment.service)
     assert flwr.wait_run_ids() == before
+
+
+def test_a_run_pending_at_a_restart_starts_after_it(host: Any, deployment: Deployment, flwr: Flwr) -> None:
+    """Submitted while nothing runs ServerApps, a run waits; the SuperLink
+    restarts (and its SuperExec with it), and the run starts. Up to 1.28
+    Flower keeps the submitted app on disk, not in the database: where that
+    was the container's tmpfs, the app was gone after the restart and the run
+    could never start, nor any run after it."""
+    executor = f"{deployment.service}-superexec"
+    host.run_test("systemctl stop %s", executor)
+    try:
+        run = flwr.submit_run()
+        assert {int(r["run-id"]): r["status"] for r in flwr.runs()}[run] == "pending"
+        host.run_test("systemctl restart %s", deployment.service)
+        flwr.wait_run_ids()
+
+        def started() -> str | None:
+            status = {int(r["run-id"]): r["status"] for r in flwr.runs()}[run]
+            return status if status != "pending" else None
+
+        status = wait_for(started, 120, f"run {run} to leave 'pending'", interval=5)
+        assert not status.startswith("finished:failed"), status
+    finally:
+        host.run("systemctl start %s", executor)
+        flwr.stop_running()

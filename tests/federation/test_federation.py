@@ -118,7 +118,12 @@ def executor_confined(target: Any, owner: str, binds: list[str]) -> None:
     assert host_config["NetworkMode"] == f"container:{owner_inspected['Id']}"
     assert (host_config["Binds"] or []) == binds
     assert not [m for m in inspected["Mounts"] if m["Type"] == "volume"]
-    assert config["Entrypoint"] == ["flower-superexec"]
+    # Flower's executor, through the launcher that exits when it dies.
+    assert config["Entrypoint"] == ["python"]
+    assert config["Cmd"][2:4] == [
+        "flower-superexec",
+        "--insecure" if owner == "flower-supernode" else "--root-certificates",
+    ]
     # Flower runs apps beside itself unless told otherwise.
     owner_args = owner_inspected["Args"]
     assert "--isolation" in owner_args and owner_args[owner_args.index("--isolation") + 1] == "process"
@@ -146,7 +151,15 @@ def test_an_app_reaches_no_state_key_or_socket_and_the_state_is_unchanged(
     key_before = sha256(host, key)
     runs_before = {int(r["run-id"]): r["status"] for r in flwr.runs() if r["status"].startswith("finished")}
     run_id = int(
-        flwr.call("run", "--run-config", f"min-nodes={len(NODES)}", "--run-config", "probe-isolation=true")["run-id"]
+        flwr.call(
+            "run",
+            "--run-config",
+            f"min-nodes={len(NODES)}",
+            "--run-config",
+            "probe-serverapp=true",
+            "--run-config",
+            "probe-clientapp=true",
+        )["run-id"]
     )
     status = flwr.wait_finished({run_id}, 420)[run_id]
     assert status == "finished:completed", f"run {run_id} with the isolation probe ended {status}"

@@ -9,6 +9,12 @@ SuperLink's TLS (1.37+).
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from conftest import superlink
 
@@ -117,4 +123,74 @@ def test_every_release_has_an_executor() -> None:
     for row in superlink.releases()["rows"]:
         facts = superlink.release_facts(row["since"])
         executor = facts["executor"]
-        assert set(executor) == {"command", "address_flag", "plugin_type", "tls"}, row["since"]
+        assert set(executor) == {"command", "address_flag", "plugin_type", "tls", "app_in_process"}, row["since"]
+
+
+# --- how the executor container runs it (real Python, no Docker) --------------
+
+HANGS = """
+import threading, time
+def main():
+    threading.Thread(target=time.sleep, args=(3600,)).start()  # not a daemon
+    raise RuntimeError("cannot pull a run")
+def stopped():
+    def heartbeat():
+        raise RuntimeError("Heartbeat failed unexpectedly")
+    threading.Thread(target=heartbeat).start()
+    time.sleep(3600)  # the app, waiting for nodes of a run that was stopped
+"""
+
+
+@pytest.fixture
+def hanging_script(tmp_path: Path) -> Path:
+    """A console script that dies of an exception and leaves a thread behind,
+    as flwr-serverapp 1.19 does when it cannot start a run."""
+    (tmp_path / "hangmod.py").write_text(HANGS)
+    dist = tmp_path / "hang-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: hang\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[console_scripts]\nhang = hangmod:main\nstopped = hangmod:stopped\n")
+    return tmp_path
+
+
+def test_the_launcher_exits_when_the_executor_dies_leaving_threads(hanging_script: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(hanging_script)}
+    argv = superlink.executor_container_argv(["hang", "--some-flag"], superlink.release_facts("1.42.0"))
+    assert argv[:2] == ["python", "-c"] and argv[3:] == ["hang", "--some-flag"]
+    done = subprocess.run([sys.executable, *argv[1:]], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert "cannot pull a run" in done.stderr
+    # Without it, the same script never ends.
+    with pytest.raises(subprocess.TimeoutExpired):
+        subprocess.run(
+            [sys.executable, "-c", "import hangmod; hangmod.main()"], env=env, capture_output=True, timeout=3
+        )
+
+
+@pytest.mark.parametrize(
+    ("version", "exits"), [("1.19.0", True), ("1.20.0", True), ("1.21.0", False), ("1.42.0", False)]
+)
+def test_a_dead_thread_ends_the_executor_where_the_app_runs_in_it(
+    hanging_script: Path, version: str, exits: bool
+) -> None:
+    """flwr-serverapp up to 1.20 runs the app in its own process: when a run
+    is stopped, its heartbeat thread dies while the app waits on; the
+    launcher then ends it. flower-superexec (1.21+) runs apps in children,
+    which a thread of its own must not take down."""
+    env = {**os.environ, "PYTHONPATH": str(hanging_script)}
+    argv = superlink.executor_container_argv(["stopped"], superlink.release_facts(version))
+    try:
+        done = subprocess.run([sys.executable, *argv[1:]], env=env, capture_output=True, text=True, timeout=3)
+    except subprocess.TimeoutExpired:
+        assert not exits, f"the {version} executor went on after its thread died"
+    else:
+        assert exits and done.returncode == 1 and "Heartbeat failed" in done.stderr, done
+
+
+def test_wait_for_port_returns_once_something_listens() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        argv = superlink.wait_for_port_argv(server.getsockname()[1])
+        done = subprocess.run([sys.executable, *argv[1:]], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr

@@ -163,5 +163,7 @@ class FilterModule:
             "flower_supernode_node_config": node_config,
             "flower_supernode_release": rules.release_facts,
             "flower_supernode_executor_argv": rules.executor_argv,
+            "flower_supernode_executor_container_argv": rules.executor_container_argv,
+            "flower_supernode_wait_for_port_argv": rules.wait_for_port_argv,
             "flower_supernode_bool": rules.to_bool,
         }

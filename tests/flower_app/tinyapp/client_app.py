@@ -18,7 +18,7 @@ class EchoClient(NumPyClient):
 
 
 def client_fn(context: Context):  # type: ignore[no-untyped-def]
-    return EchoClient(bool(context.run_config.get("probe-isolation", False))).to_client()
+    return EchoClient(bool(context.run_config.get("probe-clientapp", False))).to_client()
 
 
 app = ClientApp(client_fn=client_fn)

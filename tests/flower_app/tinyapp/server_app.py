@@ -1,8 +1,8 @@
 """ServerApp: one round of FedAvg over a 1x1 model.
 
-With --run-config probe-isolation=true the ServerApp and every ClientApp
-first look for what they should not reach (tinyapp/probe.py); the run then
-fails, naming it, if any of them found something."""
+With --run-config probe-serverapp=true (probe-clientapp=true) the ServerApp
+(every ClientApp) first looks for what it should not reach (tinyapp/probe.py);
+the run then fails, naming it, if any of them found something."""
 
 import numpy as np
 from flwr.common import Context, ndarrays_to_parameters
@@ -20,9 +20,9 @@ def refuse_exposed(metrics):  # type: ignore[no-untyped-def]
 
 
 def server_fn(context: Context) -> ServerAppComponents:
-    probe = bool(context.run_config.get("probe-isolation", False))
-    if probe and (found := exposed()):
+    if context.run_config.get("probe-serverapp", False) and (found := exposed()):
         raise RuntimeError(f"the ServerApp can reach: {'; '.join(found)}")
+    probe_clients = bool(context.run_config.get("probe-clientapp", False))
     rounds = int(context.run_config["num-server-rounds"])
     # One SuperNode is enough for the TLS tests; the federation test asks for
     # every node it deployed (--run-config min-nodes=N), so a completed run
@@ -36,8 +36,8 @@ def server_fn(context: Context) -> ServerAppComponents:
         fraction_evaluate=0.0,
         min_fit_clients=nodes,
         min_available_clients=nodes,
-        accept_failures=not probe,
-        fit_metrics_aggregation_fn=refuse_exposed if probe else None,
+        accept_failures=not probe_clients,
+        fit_metrics_aggregation_fn=refuse_exposed if probe_clients else None,
     )
     return ServerAppComponents(strategy=strategy, config=ServerConfig(num_rounds=rounds))
 
