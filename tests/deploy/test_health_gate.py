@@ -22,8 +22,15 @@ def test_unhealthy_superlink_fails_the_deploy_and_the_previous_one_runs_again(
 ) -> None:
     run = flwr.submit_run()
     unit = f"/etc/systemd/system/{deployment.service}.service"
-    # What the deploy writes before the switch, which the rescue must put back.
-    inputs = [unit, f"{deployment.config_dir}/superlink.env", f"{deployment.config_dir}/firewall.sh"]
+    executor = f"{deployment.service}-superexec"
+    # What the deploy writes before the switch, which the rescue must put back
+    # (the executor's unit changes too: it has the same pids limit).
+    inputs = [
+        unit,
+        f"/etc/systemd/system/{executor}.service",
+        f"{deployment.config_dir}/superlink.env",
+        f"{deployment.config_dir}/firewall.sh",
+    ]
     before = {path: sha256(host, path) for path in inputs}
     failed = run_playbook(
         request,
@@ -31,7 +38,8 @@ def test_unhealthy_superlink_fails_the_deploy_and_the_previous_one_runs_again(
         "deploy.yml",
         json.dumps(
             {
-                "flower_superlink_extra_args": ["--isolation=bogus"],
+                "flower_superlink_extra_args": ["--fleet-api-type=bogus"],
+                "flower_superlink_pids_limit": 300,
                 "flower_superlink_env": {"FLOWER_IAC_TEST": "a new value"},
                 "flower_superlink_control_allowed_sources": ["192.0.2.7"],
             }
@@ -49,11 +57,22 @@ def test_unhealthy_superlink_fails_the_deploy_and_the_previous_one_runs_again(
     # The journal tail is in the failure message: the SuperLink's own words.
     assert "invalid choice: 'bogus'" in failed.stdout, tail
     assert "runs again as before" in failed.stdout, tail
-    # The previous unit, env file and firewall script are back, running, and serve every run.
+    # The previous units, env file and firewall script are back, running, and serve every run.
     assert {path: sha256(host, path) for path in inputs} == before
     assert host.service(deployment.service).is_running
     assert run in flwr.wait_run_ids()
-    assert "--isolation" not in host.check_output("docker inspect --format '{{json .Args}}' %s", deployment.container)
+    assert "--fleet-api-type" not in host.check_output(
+        "docker inspect --format '{{json .Args}}' %s", deployment.container
+    )
+    # The executor runs again, in the namespace of the SuperLink running now.
+    assert host.service(executor).is_running
+    superlink_id = host.check_output("docker inspect --format '{{.Id}}' %s", deployment.container)
+    assert (
+        host.check_output(
+            "docker inspect --format '{{.HostConfig.NetworkMode}}' %s", f"{deployment.container}-superexec"
+        )
+        == f"container:{superlink_id}"
+    )
 
 
 def test_a_switch_that_fails_on_new_tls_material_puts_the_old_back(

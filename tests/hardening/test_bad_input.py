@@ -17,6 +17,7 @@ tampered record or manifest, a full disk).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -281,6 +282,23 @@ HOST_CASES: list[tuple[str, str, str, str, Extra, str]] = [
         "not started by this role",
     ),
     (
+        # The executor's unit and container, beside the SuperLink's: the same rules.
+        "executor-unit-written-by-someone-else",
+        "printf '[Service]\\nExecStart=/bin/true\\n' > /etc/systemd/system/my-app-superexec.service",
+        "rm -f /etc/systemd/system/my-app-superexec.service",
+        "deploy.yml",
+        "flower_superlink_service_name=my-app",
+        "my-app-superexec.service exists and was not written by this role",
+    ),
+    (
+        "executor-container-of-someone-else",
+        "docker run -d --name other-app-superexec --entrypoint sleep flwr/superlink:1.19.0 600",
+        "docker rm --force other-app-superexec",
+        "deploy.yml",
+        "flower_superlink_container_name=other-app",
+        "other-app-superexec exists and was not started by this role",
+    ),
+    (
         "record-tampered",
         f'cp -p {RECORD} /root/record.orig && python3 -c "import json,sys; r=json.load(open(sys.argv[1])); '
         "r['current']['image_ref']='flwr/superlink:1.19.0 --privileged'; json.dump(r, open(sys.argv[1],'w'))\" "
@@ -383,7 +401,7 @@ def test_host_state_that_is_not_ours_is_refused_and_changes_nothing(
         owner = (shadow.uid, shadow.gid, shadow.mode)
         refused(request, host, deployment, playbook, extra, message, before)
         assert (shadow.uid, shadow.gid, shadow.mode) == owner
-        if "other-app" in setup:
-            assert host.docker("other-app").is_running, "the role removed someone else's container"
+        if (other := re.search(r"--name (other-app\S*)", setup)) is not None:
+            assert host.docker(other[1]).is_running, "the role removed someone else's container"
     finally:
         host.run(cleanup)

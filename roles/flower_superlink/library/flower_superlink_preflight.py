@@ -65,6 +65,16 @@ options:
     description: key=value label the role puts on its container.
     type: str
     required: true
+  companion_units:
+    description: Unit files the role writes beside the SuperLink's (its proxy, its executor); each must be the role's.
+    type: list
+    elements: path
+    default: []
+  companion_containers:
+    description: Containers the role runs beside the SuperLink's; each must carry the role's label.
+    type: list
+    elements: str
+    default: []
   backup_dir:
     description: Where a backup would be written; with need_backup, free space there is checked.
     type: path

@@ -26,6 +26,9 @@ ARGUMENT_SPEC = {
     "service_name": {"type": "str", "required": True},
     "container_name": {"type": "str", "required": True},
     "container_label": {"type": "str", "required": True},
+    # The units and containers the role runs beside the SuperLink (proxy, executor).
+    "companion_units": {"type": "list", "elements": "path", "default": []},
+    "companion_containers": {"type": "list", "elements": "str", "default": []},
     "backup_dir": {"type": "path"},
     "need_backup": {"type": "bool", "default": False},
     "record": {"type": "path"},
@@ -133,6 +136,16 @@ def check_host(p: dict) -> tuple[dict[str, object], list[str]]:
                     f"flower_superlink_service_name={json.dumps(p['service_name'])}: {unit} exists and was not "
                     "written by this role; refusing to overwrite it. Choose another service name."
                 )
+    for companion in map(Path, p["companion_units"]):
+        if not os.path.lexists(companion):
+            continue
+        if companion.is_symlink() or not companion.is_file():
+            errors.append(f"flower_superlink_service_name: {companion} is not a regular file; refusing to replace it")
+        elif not companion.read_text(errors="replace")[:4096].startswith(p["unit_marker"]):
+            errors.append(
+                f"flower_superlink_service_name={json.dumps(p['service_name'])}: {companion} exists and was not "
+                "written by this role; refusing to overwrite it. Choose another service name."
+            )
     props = systemctl_show(f"{p['service_name']}.service", ["LoadState", "FragmentPath"])
     if props:
         fragment = props.get("FragmentPath", "")
@@ -144,12 +157,12 @@ def check_host(p: dict) -> tuple[dict[str, object], list[str]]:
             )
 
     if shutil.which("docker") and os.path.exists("/var/run/docker.sock"):
+        key, _, value = p["container_label"].partition("=")
         inspect = run(
             "docker", "inspect", "--type", "container", "--format", "{{json .Config.Labels}}", p["container_name"]
         )
         if inspect.returncode == 0:
             labels = json.loads(inspect.stdout.strip() or "null") or {}
-            key, _, value = p["container_label"].partition("=")
             started_by_role = labels.get(key) == value
             # Deployments from before the label: the container our own unit names.
             named_in_our_unit = unit_ours and f"--name {p['container_name']} " in unit.read_text().replace('"', "")
@@ -157,6 +170,16 @@ def check_host(p: dict) -> tuple[dict[str, object], list[str]]:
                 errors.append(
                     f"flower_superlink_container_name={json.dumps(p['container_name'])}: a container of that name "
                     "exists and was not started by this role; the unit would remove it. Choose another name."
+                )
+        for name in p["companion_containers"]:
+            inspect = run("docker", "inspect", "--type", "container", "--format", "{{json .Config.Labels}}", name)
+            if inspect.returncode != 0:
+                continue
+            labels = json.loads(inspect.stdout.strip() or "null") or {}
+            if labels.get(key) != value:
+                errors.append(
+                    f"flower_superlink_container_name={json.dumps(p['container_name'])}: a container named {name} "
+                    "exists and was not started by this role; the role's unit would remove it. Choose another name."
                 )
 
     # An allow-list in a chain dockerd does not have would be a silent no-op:
