@@ -58,6 +58,8 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         {**V142, "flower_superlink_isolation": "subprocess", "flower_superlink_tls_server_name": "192.0.2.7"},
         "",
     ),
+    # A release older than the table has no executor facts: the version's own error, no crash.
+    ("isolation-version-older-than-known", {"flower_superlink_version": "1.18.0"}, "outside the releases"),
     ("isolation-tls-name-1.42", {**V142, "flower_superlink_tls_server_name": "superlink.example.org"}, ""),
     # --- SuperNode authentication is explicit ---------------------------------
     ("auth-on-insecure", {"flower_superlink_insecure": True, "flower_superlink_supernode_auth": True}, "needs TLS"),

@@ -530,8 +530,7 @@ class Checker:
         server_name = self.v("tls_server_name")
         if (
             mode == "process"
-            and facts
-            and facts["executor"]["tls"]
+            and facts.get("executor", {}).get("tls")
             and as_bool(self.v("insecure")) is False
             and isinstance(server_name, str)
             and is_ip(server_name)
