@@ -13,6 +13,11 @@ from conftest import Deployment, assert_ok, run_playbook, supernode
 testinfra_hosts = ["ansible://superlink"]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="open bug (issue 19): Flower 1.19 exits at start on an empty key file "
+    "(sqlite3.ProgrammingError: Incorrect number of bindings); the switch rescues to the previous key list",
+)
 def test_an_empty_key_list_admits_no_supernode(
     request: pytest.FixtureRequest, host: Any, deployment: Deployment, supernode_keys: str
 ) -> None:
