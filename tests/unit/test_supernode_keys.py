@@ -135,3 +135,42 @@ def test_published_facts(nodes: list[dict[str, Any]], keys: list[str], errors: l
     assert len(result["errors"]) == len(errors), result["errors"]
     for fragment, error in zip(errors, result["errors"], strict=True):
         assert fragment in error
+
+
+def test_the_unheld_key_is_a_valid_p256_key_derived_from_its_seed() -> None:
+    """The placeholder that keeps a 1.19-1.22 key list non-empty is a key
+    Flower loads (cryptography, as Flower reads the list), and it is the
+    first point on P-256 hashed from the published seed: no private key was
+    generated for it."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_ssh_public_key
+
+    key = superlink.unheld_key()
+    assert superlink.ssh_key_problem(key) == ""
+    loaded = load_ssh_public_key(key.encode())
+    assert isinstance(loaded, ec.EllipticCurvePublicKey) and loaded.curve.name == "secp256r1"
+    x = loaded.public_numbers().x
+    p = superlink.CURVES["nistp256"][0]
+    seeded = [
+        int.from_bytes(superlink.hashlib.sha256(superlink.UNHELD_KEY_SEED + n.to_bytes(4, "big")).digest(), "big") % p
+        for n in range(8)
+    ]
+    assert x in seeded
+    assert loaded.public_numbers().y % 2 == 0
+
+
+@pytest.mark.parametrize(
+    "keys, lines",
+    [
+        ([], ["unheld"]),
+        ([P256], [P256]),
+        ([P256, P384], [P256, P384]),
+    ],
+    ids=["no-key-holds-the-unheld-one", "one-key", "two-keys-in-order"],
+)
+def test_key_list_content(keys: list[str], lines: list[str]) -> None:
+    content = superlink.key_list_content(keys)
+    assert content.endswith("\n")
+    expected = [superlink.unheld_key() if line == "unheld" else line for line in lines]
+    assert content.splitlines() == expected
+    assert superlink.unheld_key() not in keys

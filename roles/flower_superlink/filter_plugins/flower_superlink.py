@@ -1006,6 +1006,38 @@ def key_blob(key: str) -> str:
     return key.split(" ")[1] if isinstance(key, str) and " " in key else str(key)
 
 
+UNHELD_KEY_SEED = b"flower-iac: a SuperNode public key whose private key nobody holds"
+
+
+def unheld_key() -> str:
+    """A valid P-256 public key whose private key nobody knows.
+
+    Flower 1.19-1.22 exit at start on an empty key list, and dropping the list
+    would admit every SuperNode; this key keeps the list non-empty and admits
+    no one. The point is hashed from a fixed seed (the first x that lies on
+    the curve, even y), so no private key was ever generated for it: finding
+    one means solving a discrete logarithm on P-256."""
+    p, b, size = CURVES["nistp256"]
+    counter = 0
+    while True:
+        x = int.from_bytes(hashlib.sha256(UNHELD_KEY_SEED + counter.to_bytes(4, "big")).digest(), "big") % p
+        rhs = (x * x * x - 3 * x + b) % p
+        y = pow(rhs, (p + 1) // 4, p)  # a square root, as p = 3 (mod 4)
+        if y * y % p == rhs:
+            break
+        counter += 1
+    y = y if y % 2 == 0 else p - y
+    point = b"\x04" + x.to_bytes(size, "big") + y.to_bytes(size, "big")
+    blob = b"".join(len(f).to_bytes(4, "big") + f for f in (b"ecdsa-sha2-nistp256", b"nistp256", point))
+    return "ecdsa-sha2-nistp256 " + base64.b64encode(blob).decode("ascii") + " flower-iac-admits-no-supernode"
+
+
+def key_list_content(keys: Any) -> str:
+    """The key list file Flower 1.19-1.22 read (--auth-list-public-keys): one
+    key per line, or the key nobody holds when no SuperNode may join."""
+    return "\n".join(list(keys) or [unheld_key()]) + "\n"
+
+
 def nodes_to_read(nodes: Any, superlink: str, default_superlink: str = "") -> list[str]:
     """The SuperNodes of NODES (hostvars) whose published keys SUPERLINK must
     read from their hosts: those the inventory assigns to it that did not
@@ -1119,6 +1151,7 @@ class FilterModule:
             "flower_superlink_in_place": in_place,
             "flower_superlink_out_of_place": out_of_place,
             "flower_superlink_published_keys": published_keys,
+            "flower_superlink_key_list_content": key_list_content,
             "flower_superlink_nodes_to_read": nodes_to_read,
             "flower_superlink_remembered": remembered,
             "flower_superlink_proxied_apis": proxied_apis,
