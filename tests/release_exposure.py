@@ -12,13 +12,15 @@ Each API is asked once per address with a harmless call: gRPC
 /v1/<api>/<route>`. Verdicts:
 
 * ``answers``: Flower handled the call (any answer, errors included);
-* ``needs a key``: Flower refused it for want of SuperNode authentication;
+* ``answers signed calls``: Flower refused it for want of a SuperNode's
+  signature (the Fleet API asks for one on every release, also without TLS,
+  where any key is accepted);
 * ``not served``: Flower has no such API there (gRPC UNIMPLEMENTED, HTTP 404);
 * ``refused (proxy)``: the role's proxy answered instead of Flower;
-* ``cut off``: the connection was accepted and closed without an answer
-  (the proxy's allow-list);
-* ``no connection``: nothing accepted the connection (nothing listens,
-  or a firewall rule dropped it).
+* ``no connection``: no answer at all: nothing listens, a firewall rule
+  dropped the connection, or the proxy's allow-list closed it unanswered
+  (whether that close reaches the client before or after its handshake
+  varies, so the two are one verdict).
 """
 
 from __future__ import annotations
@@ -28,12 +30,11 @@ from typing import Any
 
 import docker
 
-ANSWERS, NEEDS_KEY, NOT_SERVED, PROXY, CUT, CLOSED = (
+ANSWERS, SIGNED, NOT_SERVED, PROXY, CLOSED = (
     "answers",
-    "needs a key",
+    "answers signed calls",
     "not served",
     "refused (proxy)",
-    "cut off",
     "no connection",
 )
 APIS = ["Fleet", "Control", "ServerAppIo / Runtime", "docs"]
@@ -76,7 +77,7 @@ def grpc_call(port, method):
         channel.unary_unary(method, request_serializer=None, response_deserializer=None)(b"", timeout=10)
         return "OK"
     except grpc.RpcError as err:
-        return err.code().name
+        return f"{err.code().name} {err.details()}"
     finally:
         channel.close()
 
@@ -106,29 +107,37 @@ print(json.dumps(out))
 """
 
 
-def grpc_verdict(code: str) -> str:
-    if code == "UNIMPLEMENTED":
+def grpc_verdict(answer: str) -> str:
+    code, _, details = answer.partition(" ")
+    # Flower 1.19-1.39's Fleet server refuses other services' calls itself.
+    if code == "UNIMPLEMENTED" or (code == "FAILED_PRECONDITION" and "sent to a different service" in details):
         return NOT_SERVED
     if code in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
-        return CUT
+        return CLOSED
     if code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
-        return NEEDS_KEY
+        return SIGNED
     return ANSWERS
 
 
 def http_verdict(answer: str) -> str:
     if answer == "cut":
-        return CUT
+        return CLOSED
     if not answer.endswith("uvicorn"):
         return PROXY
     status = int(answer.split()[0])
     if status == 404:
         return NOT_SERVED
-    return NEEDS_KEY if status in (401, 403) else ANSWERS
+    return SIGNED if status in (401, 403) else ANSWERS
 
 
 def probe(
-    image: str, release: dict[str, Any], address: str, ports: list[int], tls: bool, ca: str, server_name: str,
+    image: str,
+    release: dict[str, Any],
+    address: str,
+    ports: list[int],
+    tls: bool,
+    ca: str,
+    server_name: str,
     network: str,
 ) -> dict[int, dict[str, str]]:
     """Every API's verdict on each of PORTS of ADDRESS, asked from a container
@@ -137,12 +146,21 @@ def probe(
         calls: dict[str, Any] = dict(HTTP_CALLS)
     else:
         calls = {api: method.format(control_api=release["control_api"]) for api, method in GRPC_CALLS.items()}
-    spec = {"address": address, "tls": tls, "ca": ca, "server_name": server_name,
-            "ports": {str(port): calls for port in ports}}
+    spec = {
+        "address": address,
+        "tls": tls,
+        "ca": ca,
+        "server_name": server_name,
+        "ports": {str(port): calls for port in ports},
+    }
     client = docker.from_env()
     try:
         raw = client.containers.run(
-            image, ["-c", _PROBE, json.dumps(spec)], entrypoint="python", network=network, remove=True,
+            image,
+            ["-c", _PROBE, json.dumps(spec)],
+            entrypoint="python",
+            network=network,
+            remove=True,
             environment={"FLWR_TELEMETRY_ENABLED": "0"},
         )
     finally:
@@ -156,19 +174,23 @@ def probe(
             continue
         verdicts[port] = {
             api: (grpc_verdict(got[api]) if isinstance(calls[api], str) else http_verdict(got[api]))
-            if api in got else "n/a"
+            if api in got
+            else "n/a"
             for api in APIS
         }
     return verdicts
 
 
-def table(measured: dict[tuple[str, ...], dict[str, str]], expected: dict[tuple[str, ...], dict[str, str]],
-          heads: list[str]) -> str:
+def table(
+    measured: dict[tuple[str, ...], dict[str, str]], expected: dict[tuple[str, ...], dict[str, str]], heads: list[str]
+) -> str:
     """Markdown: one row per key (release, TLS, address...), a column per API;
     a cell shows the expected verdict beside a measured one that differs."""
     lines = ["| " + " | ".join(heads + APIS) + " |", "|" + "---|" * (len(heads) + len(APIS))]
     for key, row in measured.items():
-        cells = [got if got == expected[key][api] else f"**{got}** (expected {expected[key][api]})"
-                 for api, got in row.items()]
+        cells = [
+            got if got == expected[key][api] else f"**{got}** (expected {expected[key][api]})"
+            for api, got in row.items()
+        ]
         lines.append("| " + " | ".join(list(key) + cells) + " |")
     return "\n".join(lines)

@@ -17,12 +17,13 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
 from conftest import ROOT, Deployment, assert_ok, run_playbook, target_name
-from release_exposure import ANSWERS, APIS, CLOSED, CUT, NEEDS_KEY, NOT_SERVED, PROXY, probe, table
+from release_exposure import ANSWERS, APIS, CLOSED, NOT_SERVED, PROXY, SIGNED, probe, table
 
 _spec = importlib.util.spec_from_file_location(
     "flower_superlink_filters", ROOT / "roles/flower_superlink/filter_plugins/flower_superlink.py"
@@ -32,14 +33,20 @@ filters = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(filters)
 
 # In deploy order: one upgrade and one TLS switch per step.
-DEPLOYMENTS = [("1.19.0", False), ("1.19.0", True), ("1.25.0", True), ("1.25.0", False), ("1.42.0", False),
-               ("1.42.0", True)]
+DEPLOYMENTS = [
+    ("1.19.0", False),
+    ("1.19.0", True),
+    ("1.25.0", True),
+    ("1.25.0", False),
+    ("1.42.0", False),
+    ("1.42.0", True),
+]
 FLEET, CONTROL, SERVERAPPIO, BACKEND = 9092, 9093, 9091, 9095
 ADDRESSES = {FLEET: "Fleet", CONTROL: "Control", SERVERAPPIO: "ServerAppIo", BACKEND: "proxy backend"}
 README_MARK = "<!-- exposure per release: tests/versions/test_exposure.py -->"
 
 
-def expected_verdict(release: dict[str, Any], tls: bool, port: int, api: str, inside: bool) -> str:
+def expected_verdict(release: dict[str, Any], port: int, api: str, inside: bool) -> str:
     """What the role promises: each public address serves its own API only,
     to the sources its allow-list names; nothing else leaves the host."""
     http = bool(release["http_port"])
@@ -49,13 +56,13 @@ def expected_verdict(release: dict[str, Any], tls: bool, port: int, api: str, in
         return CLOSED
     if not inside:
         # gRPC: Docker's DOCKER-USER chain drops the packets; HTTP: the proxy
-        # accepts and closes the connection.
-        return CUT if http else CLOSED
+        # closes the connection unanswered.
+        return CLOSED
     own = "Fleet" if port == FLEET else "Control"
     if api != own:
         return PROXY if http else NOT_SERVED
-    # SuperNode authentication is on whenever TLS is.
-    return NEEDS_KEY if api == "Fleet" and tls else ANSWERS
+    # Every release's Fleet API wants signed calls, TLS or not.
+    return SIGNED if api == "Fleet" else ANSWERS
 
 
 def cell(inside: str, outside: str) -> str:
@@ -77,7 +84,7 @@ def test_each_address_answers_only_its_own_api_on_every_release(
     name = target_name(host)
     settings = network_of(name)
     address, here = settings["IPAddress"], settings["Gateway"]
-    tls_dir = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "tls")
+    tls_dir = str(Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "tls")
     measured: dict[tuple[str, ...], dict[str, str]] = {}
     expected: dict[tuple[str, ...], dict[str, str]] = {}
     for version, tls in DEPLOYMENTS:
@@ -102,7 +109,8 @@ def test_each_address_answers_only_its_own_api_on_every_release(
             measured[key] = {api: cell(inside[port][api], outside[port][api]) for api in APIS}
             expected[key] = {
                 api: cell(
-                    expected_verdict(release, tls, port, api, True), expected_verdict(release, tls, port, api, False)
+                    expected_verdict(release, port, api, inside=True),
+                    expected_verdict(release, port, api, inside=False),
                 )
                 for api in APIS
             }
