@@ -9,6 +9,7 @@ forged fact would be.
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +175,69 @@ def test_key_list_content(keys: list[str], lines: list[str]) -> None:
     expected = [superlink.unheld_key() if line == "unheld" else line for line in lines]
     assert content.splitlines() == expected
     assert superlink.unheld_key() not in keys
+
+
+# --- a node that cannot be reached keeps the key it published when last read ---
+
+SEEN_CASES: list[tuple[str, list[dict[str, Any]], list[str], Any, list[str], list[str], list[str]]] = [
+    # id, nodes, unreachable, seen (as read back), keys, kept, errors
+    ("down-kept-from-memory", [node("n1")], ["n1"], {"n1": PUB["p384"]}, [PUB["p384"]], ["n1"], []),
+    ("down-memory-as-file-text", [node("n1")], ["n1"], json.dumps({"n1": PUB["p256"]}), [PUB["p256"]], ["n1"], []),
+    ("down-never-read", [node("n1")], ["n1"], {}, [], [], ["n1 is unreachable and this SuperLink has never"]),
+    ("down-no-memory-file", [node("n1")], ["n1"], "", [], [], ["n1 is unreachable"]),
+    ("down-memory-corrupt", [node("n1")], ["n1"], "{not json", [], [], ["n1 is unreachable"]),
+    ("down-memory-not-a-map", [node("n1")], ["n1"], "[1, 2]", [], [], ["n1 is unreachable"]),
+    ("down-memory-not-a-key", [node("n1")], ["n1"], {"n1": "ecdsa-sha2-nistp384 AAAA"}, [], [], ["n1 is unreachable"]),
+    ("down-memory-key-with-comment", [node("n1")], ["n1"], {"n1": KEYS["p384"]}, [], [], ["n1 is unreachable"]),
+    ("down-memory-of-another-node", [node("n1")], ["n1"], {"n2": PUB["p384"]}, [], [], ["n1 is unreachable"]),
+    ("down-assigned-elsewhere-ignored", [node("n1", assigned="sl2")], ["n1"], {}, [], [], []),
+    (
+        "down-and-up-in-inventory-order",
+        [node("n1", fact(PUB["p521"])), node("n2")],
+        ["n2"],
+        {"n2": PUB["p256"]},
+        [PUB["p521"], PUB["p256"]],
+        ["n2"],
+        [],
+    ),
+    (
+        "down-memory-same-key-as-an-up-node",
+        [node("n1", fact(PUB["p384"])), node("n2")],
+        ["n2"],
+        {"n2": PUB["p384"]},
+        [PUB["p384"]],
+        ["n2"],
+        ["n1 and n2 published the same key"],
+    ),
+    # A reachable node's fact wins over what was remembered.
+    ("up-fact-beats-memory", [node("n1", fact(PUB["p256"]))], [], {"n1": PUB["p384"]}, [PUB["p256"]], [], []),
+]
+
+
+@pytest.mark.parametrize(
+    ("nodes", "unreachable", "seen", "keys", "kept", "errors"),
+    [c[1:] for c in SEEN_CASES],
+    ids=[c[0] for c in SEEN_CASES],
+)
+def test_unreachable_nodes(
+    nodes: list[dict[str, Any]],
+    unreachable: list[str],
+    seen: Any,
+    keys: list[str],
+    kept: list[str],
+    errors: list[str],
+) -> None:
+    result = superlink.published_keys(nodes, "sl1", "sl1", unreachable, seen)
+    assert result["keys"] == keys
+    assert result["kept"] == kept
+    assert len(result["errors"]) == len(errors), result["errors"]
+    for fragment, error in zip(errors, result["errors"], strict=True):
+        assert fragment in error
+
+
+def test_memory_holds_exactly_the_counted_nodes() -> None:
+    """What is written back: every node counted for this SuperLink, by name;
+    a node no longer in the group (decommissioned) is forgotten."""
+    nodes = [node("n1", fact(PUB["p256"])), node("n2"), node("n3", fact(PUB["p521"]), assigned="sl2")]
+    result = superlink.published_keys(nodes, "sl1", "sl1", ["n2"], {"n2": PUB["p384"], "gone": PUB["p521"]})
+    assert result["seen"] == {"n1": PUB["p256"], "n2": PUB["p384"]}

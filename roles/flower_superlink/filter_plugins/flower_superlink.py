@@ -1051,7 +1051,9 @@ def nodes_to_read(nodes: Any, superlink: str, default_superlink: str = "") -> li
     ]
 
 
-def published_keys(nodes: Any, superlink: str, default_superlink: str = "") -> dict[str, list[str]]:
+def published_keys(
+    nodes: Any, superlink: str, default_superlink: str = "", unreachable: Any = None, seen: Any = None
+) -> dict[str, Any]:
     """The public keys the SuperNodes NODES (their hostvars, in inventory
     order, which the allow-list keeps) published for SUPERLINK, and what is
     wrong with them.
@@ -1064,20 +1066,47 @@ def published_keys(nodes: Any, superlink: str, default_superlink: str = "") -> d
     fact, as supernode_keys.yml read it. A node of this SuperLink whose fact
     is missing, names another SuperLink or holds no valid key is an error
     naming the node (dropping it silently would unregister its key, which
-    Flower never accepts again), and so is one key on two nodes."""
+    Flower never accepts again), and so is one key on two nodes.
+
+    A node in UNREACHABLE (its host did not answer) keeps the key SEEN says
+    it published when it was last read (the SuperLink's own memory,
+    supernode-keys-seen.json), so one node being down never blocks a deploy
+    or the revocation of another; a node never read before is an error.
+    Returns the keys, the errors, the names kept from memory, and the memory
+    to write back: each counted node's key, by name."""
     keys: list[str] = []
     errors: list[str] = []
+    kept: list[str] = []
+    remember: dict[str, str] = {}
     owners: dict[str, str] = {}
+    down = set(unreachable or [])
+    if isinstance(seen, str):
+        # The file as read back from the host: input like any other.
+        try:
+            seen = json.loads(seen) if seen.strip() else {}
+        except ValueError:
+            seen = {}
+    seen = seen if isinstance(seen, dict) else {}
     for node in nodes:
         name = node.get("inventory_hostname", "?")
         assigned = node.get("flower_supernode_superlink_host") or default_superlink
         if assigned != superlink:
             continue
-        if "_flower_supernode_published" in node:
+        redeploy = f"run playbooks/deploy.yml for {name}, or remove it with playbooks/decommission.yml"
+        if name in down:
+            key = seen.get(name)
+            if not (isinstance(key, str) and PUBLISHED_KEY_RE.match(key) and not ssh_key_problem(key)):
+                errors.append(
+                    f"SuperNode {name} is unreachable and this SuperLink has never read its key: bring it back, "
+                    f"or remove it with playbooks/decommission.yml"
+                )
+                continue
+            fact = {"public_key": key, "superlink": superlink}
+            kept.append(name)
+        elif "_flower_supernode_published" in node:
             fact = node["_flower_supernode_published"]
         else:
             fact = (node.get("ansible_local") or {}).get("flower_supernode")
-        redeploy = f"run playbooks/deploy.yml for {name}, or remove it with playbooks/decommission.yml"
         if not isinstance(fact, dict):
             errors.append(f"SuperNode {name} has published no key (ansible_local.flower_supernode): {redeploy}")
             continue
@@ -1106,7 +1135,8 @@ def published_keys(nodes: Any, superlink: str, default_superlink: str = "") -> d
             continue
         owners[blob] = name
         keys.append(key)
-    return {"keys": keys, "errors": errors}
+        remember[name] = key
+    return {"keys": keys, "errors": errors, "kept": kept, "seen": remember}
 
 
 def remembered(results: Any, probe: Any) -> list[dict[str, Any]]:
