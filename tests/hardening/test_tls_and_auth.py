@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from auth_checks import *  # noqa: F403 - the shared tests and their fixture
 from auth_checks import REFUSED
-from conftest import Deployment, assert_ok, run_playbook, supernode
+from conftest import SUPERNODE_KEYS, Deployment, assert_ok, run_playbook, sha256, supernode
 
 testinfra_hosts = ["ansible://superlink"]
 
@@ -33,3 +33,36 @@ def test_an_empty_key_list_admits_no_supernode(
             assert REFUSED["csv"] in result.stdout + result.stderr, (name, result.stdout[-1500:])
     finally:
         assert_ok(run_playbook(request, host, "deploy.yml"))
+
+
+def test_a_switch_that_fails_puts_the_previous_key_list_back(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, supernode_keys: str
+) -> None:
+    """On 1.19 the key list is a file the switch writes before the restart. A
+    new list with a flag Flower refuses fails the switch: the rescue puts the
+    list back as it was, and the previous SuperLink admits exactly the keys
+    it admitted before (the new key stays out)."""
+    keys = f"{deployment.config_dir}/supernode-public-keys.csv"
+    before = (sha256(host, keys), host.file(keys).mode, host.file(keys).gid)
+    allowed = (SUPERNODE_KEYS / "allowed.pub").read_text().strip()
+    unknown = (SUPERNODE_KEYS / "unknown.pub").read_text().strip()
+    failed = run_playbook(
+        request,
+        host,
+        "deploy.yml",
+        json.dumps(
+            {
+                "flower_superlink_supernode_public_keys": [allowed, unknown],
+                "flower_superlink_extra_args": ["--fleet-api-type=bogus"],
+            }
+        ),
+        "flower_superlink_health_retries=120",
+        "flower_superlink_health_delay=1",
+    )
+    assert failed.returncode != 0, failed.stdout[-2000:]
+    assert "runs again as before" in failed.stdout, failed.stdout[-4000:]
+    assert (sha256(host, keys), host.file(keys).mode, host.file(keys).gid) == before
+    assert host.service(deployment.service).is_running
+    result = host.run("timeout 60 " + supernode(host, deployment, supernode_keys, "unknown", 9099))
+    host.run("docker rm --force supernode-unknown")
+    assert REFUSED["csv"] in result.stdout + result.stderr, result.stdout[-1500:]
