@@ -31,6 +31,10 @@ def test_unhealthy_superlink_fails_the_deploy_and_the_previous_one_runs_again(
         f"{deployment.config_dir}/superlink.env",
         f"{deployment.config_dir}/firewall.sh",
     ]
+    # 1.40+: the route-filtering proxy's unit and configuration (the new
+    # control allow-list changes the configuration).
+    proxy = [f"/etc/systemd/system/{deployment.service}-proxy.service", f"{deployment.config_dir}/haproxy.cfg"]
+    inputs += [path for path in proxy if host.file(path).exists]
     before = {path: sha256(host, path) for path in inputs}
     failed = run_playbook(
         request,
