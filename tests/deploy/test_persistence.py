@@ -9,6 +9,7 @@ order and share the run IDs.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -63,6 +64,46 @@ def test_state_survives_kill_9_of_the_superlink(host: Any, deployment: Deploymen
 
 def test_state_survives_docker_restart(host: Any, deployment: Deployment, flwr: Flwr, runs: set[int]) -> None:
     restart_and_check(host, deployment, flwr, runs, lambda: host.run_test("systemctl restart docker"))
+
+
+def engine_active(host: Any) -> bool:
+    return bool(host.run("systemctl is-active docker.service").stdout.strip() == "active")
+
+
+def test_state_survives_the_engine_killed_again_and_again(
+    host: Any, deployment: Deployment, flwr: Flwr, runs: set[int]
+) -> None:
+    """dockerd killed six times, each time soon after it came back: Debian's
+    unit gives up after three starts in 60 s and leaves every container down;
+    the engine's drop-in (docker_engine) restarts it for as long as it takes,
+    and the SuperLink and its executor come back with it."""
+    restarts = int(host.check_output("systemctl show docker.service -p NRestarts --value"))
+
+    def kill_engine_repeatedly() -> None:
+        for _ in range(6):
+            wait_for(lambda: engine_active(host), 60, "the engine to be active")
+            host.run_test("systemctl kill --kill-whom=main --signal=KILL docker.service")
+            time.sleep(3)
+
+    restart_and_check(host, deployment, flwr, runs, kill_engine_repeatedly)
+    assert engine_active(host)
+    assert int(host.check_output("systemctl show docker.service -p NRestarts --value")) >= restarts + 6
+    wait_for(lambda: host.service(f"{deployment.service}-superexec").is_running, 60, "the executor to run again")
+
+
+def test_the_superlink_comes_back_when_the_engine_is_started_by_hand(
+    host: Any, deployment: Deployment, flwr: Flwr, runs: set[int]
+) -> None:
+    """The engine stopped (the SuperLink stops with it, Requires=) and later
+    started by hand, naming only the engine: the SuperLink starts with it."""
+
+    def stop_and_start_the_engine() -> None:
+        host.run_test("systemctl stop docker.socket docker.service")
+        wait_for(lambda: not host.service(deployment.service).is_running, 60, "the SuperLink to stop with the engine")
+        host.run_test("systemctl start docker.service")
+
+    restart_and_check(host, deployment, flwr, runs, stop_and_start_the_engine)
+    wait_for(lambda: host.service(f"{deployment.service}-superexec").is_running, 60, "the executor to run again")
 
 
 def test_state_survives_host_reboot(
