@@ -1,0 +1,48 @@
+"""flower_supernode's flag rule (filter_plugins/flower_supernode.py): flags
+for flower-supernode are refused as Flower's argparse reads them (whole
+names, unambiguous prefixes, `--flag value` and `--flag=value`), one row per
+case. The variable-only rows of tests/federation/test_bad_supernode_input.py
+prove the same on hosts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from conftest import ROOT, supernode
+
+
+@pytest.fixture
+def config() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "roles/flower_supernode/defaults/main.yml").read_text())
+    # As validate.yml hands them over: the release and tag resolved to the SuperLink's.
+    data.update(
+        flower_supernode_superlink_host="sl1", flower_supernode_version="1.42.0", flower_supernode_image_tag="1.42.0"
+    )
+    return data
+
+
+CASES = [
+    ("defaults", [], ""),
+    ("whole", ["--insecure"], "which the role sets itself"),
+    ("whole-with-value", ["--superlink=evil:9092"], "which the role sets itself"),
+    ("value-separate", ["--root-certificates", "/x"], "which the role sets itself"),
+    ("prefix-insecure", ["--ins"], "Flower reads as --insecure"),
+    ("prefix-superlink", ["--superl=evil:9092"], "Flower reads as --superlink"),
+    ("prefix-node-config", ["--node-c=x"], "Flower reads as --node-config"),
+    ("prefix-private-key", ["--auth-supernode-pri=/k"], "Flower reads as --auth-supernode-private-key"),
+    ("prefix-isolation", ["--iso", "subprocess"], "Flower reads as --isolation"),
+    ("not-managed", ["--max-retries=3"], ""),
+    ("not-a-prefix", ["--insecurely"], ""),
+]
+
+
+@pytest.mark.parametrize(("args", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_flags_as_flower_reads_them(config: dict[str, Any], args: list[str], fragment: str) -> None:
+    config["flower_supernode_extra_args"] = args
+    errors = supernode.config_errors(config)
+    if not fragment:
+        assert errors == []
+    else:
+        assert any(fragment in e for e in errors), errors
