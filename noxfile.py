@@ -28,7 +28,7 @@ TOOLCHAIN = ROOT / ".nox" / "toolchain"
 # scenario's time is round trips into its hosts and waits, so PARALLEL of them
 # run side by side; the next starts as soon as one ends (no stage barrier).
 # Measured on 2 cores: docs/benchmarks.md.
-SCENARIOS = ["default", "hardening", "offsite", "federation", "operations", "versions"]
+SCENARIOS = ["default", "hardening", "offsite", "federation", "operations", "versions", "federation_oldest"]
 PARALLEL = 3
 SANDBOX_HOST = "flower-sandbox"
 

@@ -303,8 +303,8 @@ def main() -> None:
     # role's default, 1.20.0 shares its schema, 1.25.0 is the last release
     # before Alembic, 1.42.0 the current one.
     parser.add_argument("--flwr-versions", nargs="*", default=["1.19.0", "1.20.0", "1.25.0", "1.42.0"])
-    # SuperNodes run in the federation scenario only, at the current release.
-    parser.add_argument("--supernode-versions", nargs="*", default=["1.42.0"])
+    # SuperNodes run in the federation scenarios: the current release and the oldest.
+    parser.add_argument("--supernode-versions", nargs="*", default=["1.19.0", "1.42.0"])
     opts = parser.parse_args()
     # debootstrap is network-bound, so the independent builds overlap well.
     # The SuperLink versions share one base root filesystem: built in turn.

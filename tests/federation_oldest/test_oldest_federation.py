@@ -1,0 +1,58 @@
+"""The oldest release as a whole federation: Flower 1.19.0 with process
+isolation on both sides (molecule/federation_oldest).
+
+Up to 1.20 the executors are flwr-serverapp and flwr-clientapp, which run
+each app inside their own long-running process; from 1.21 flower-superexec
+starts one per run (molecule/federation proves that at 1.42.0). Flower's own
+answers are the proof: a run that needs both nodes reaches
+finished:completed, and each node's ClientApp executor logged the work.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import testinfra
+from conftest import Flwr
+
+testinfra_hosts = ["ansible://flower-old-superlink"]
+NODES = ["flower-old-node-d12", "flower-old-node-d13"]
+
+
+@pytest.fixture(scope="module")
+def nodes(request: pytest.FixtureRequest) -> dict[str, Any]:
+    inventory = request.config.getoption("ansible_inventory")
+    return {name: testinfra.get_host(f"ansible://{name}", ansible_inventory=inventory) for name in NODES}
+
+
+def confined_executor(target: Any, owner: str, command: str) -> None:
+    """TARGET's executor runs COMMAND confined, inside OWNER's network namespace, with no files from the host."""
+    executor = json.loads(target.check_output("docker inspect %s", f"{owner}-superexec"))[0]
+    owner_id = target.check_output("docker inspect --format '{{.Id}}' %s", owner)
+    assert command in executor["Config"]["Cmd"], executor["Config"]["Cmd"]
+    assert executor["Config"]["User"] == "49999:49999"
+    assert executor["HostConfig"]["CapDrop"] == ["ALL"]
+    assert executor["HostConfig"]["ReadonlyRootfs"] is True
+    assert "no-new-privileges" in executor["HostConfig"]["SecurityOpt"]
+    assert executor["HostConfig"]["NetworkMode"] == f"container:{owner_id}"
+    assert executor["HostConfig"]["Binds"] in (None, []), "the 1.19 executor needs no file from the host"
+    assert executor["Mounts"] == [] or all(m["Type"] == "tmpfs" for m in executor["Mounts"])
+
+
+def test_serverapps_and_clientapps_run_in_the_releases_own_executors(host: Any, nodes: dict[str, Any]) -> None:
+    confined_executor(host, "flower-superlink", "flwr-serverapp")
+    for node in nodes.values():
+        confined_executor(node, "flower-supernode", "flwr-clientapp")
+
+
+def test_a_run_completes_on_both_supernodes_with_process_isolation(
+    host: Any, flwr: Flwr, nodes: dict[str, Any]
+) -> None:
+    run_id = int(flwr.call("run", "--run-config", f"min-nodes={len(NODES)}")["run-id"])
+    status = flwr.wait_finished({run_id}, 420)[run_id]
+    assert status == "finished:completed", f"run {run_id} on {len(NODES)} SuperNodes ended {status}"
+    for name, node in nodes.items():
+        journal = node.check_output("journalctl --unit flower-supernode-superexec --no-pager --output cat")
+        assert "Pull `ClientAppInputs`" in journal, (name, journal[-2000:])
