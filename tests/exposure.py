@@ -33,8 +33,28 @@ ROUTES: list[tuple[str, str, str]] = [
 
 FLOWER, MISSING, PROXY, CLOSED = "Flower answers", "Flower: no such route", "refused (proxy)", "no connection"
 
-_PROBE = r"""
+# One request on a connected socket, as the probe scripts (this one and
+# tests/release_exposure.py's) send it: "STATUS SERVER" of the answer; raises
+# what the connection raised.
+HTTP_REQUEST = r"""
+def http_request(sock, host, port, tls, server_name, method, path):
+    if tls:
+        sock = ssl._create_unverified_context().wrap_socket(sock, server_hostname=server_name)
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn.sock = sock
+    conn.request(method, path, body=b"" if method == "POST" else None,
+                 headers={"Content-Type": "application/protobuf"})
+    answer = conn.getresponse()
+    answer.read()
+    return f"{answer.status} {answer.getheader('server', '')}".strip()
+"""
+
+_PROBE = (
+    r"""
 import http.client, json, socket, ssl, sys
+"""
+    + HTTP_REQUEST
+    + r"""
 host, port, tls, routes = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", json.loads(sys.argv[4])
 out = {}
 for method, path in routes:
@@ -44,20 +64,12 @@ for method, path in routes:
         out[path] = "closed"
         continue
     try:
-        if tls:
-            sock = ssl._create_unverified_context().wrap_socket(sock, server_hostname=host)
-        conn = http.client.HTTPConnection(host, port, timeout=10)
-        conn.sock = sock
-        conn.request(method, path, body=b"" if method == "POST" else None,
-                     headers={"Content-Type": "application/protobuf"})
-        answer = conn.getresponse()
-        answer.read()
-        server = answer.getheader("server", "")
-        out[path] = f"{answer.status} {server}".strip()
+        out[path] = http_request(sock, host, port, tls, host, method, path)
     except (OSError, http.client.HTTPException) as err:
         out[path] = "closed" if isinstance(err, (ConnectionError, ssl.SSLError)) else f"error {err}"
 print(json.dumps(out))
 """
+)
 
 
 def classify(answer: str) -> str:

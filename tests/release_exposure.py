@@ -29,6 +29,7 @@ import json
 from typing import Any
 
 import docker
+from exposure import HTTP_REQUEST
 
 ANSWERS, SIGNED, NOT_SERVED, PROXY, CLOSED = (
     "answers",
@@ -53,8 +54,12 @@ HTTP_CALLS = {
     "docs": ("GET", "/openapi.json"),
 }
 
-_PROBE = r"""
+_PROBE = (
+    r"""
 import http.client, json, socket, ssl, sys
+"""
+    + HTTP_REQUEST
+    + r"""
 spec = json.loads(sys.argv[1])
 host, tls, ca, name = spec["address"], spec["tls"], spec["ca"].encode(), spec["server_name"]
 
@@ -83,17 +88,8 @@ def grpc_call(port, method):
 
 def http_call(port, method, path):
     try:
-        sock = socket.create_connection((host, port), timeout=5)
-        if tls:
-            sock = ssl._create_unverified_context().wrap_socket(sock, server_hostname=name)
-        conn = http.client.HTTPConnection(host, port, timeout=10)
-        conn.sock = sock
-        conn.request(method, path, body=b"" if method == "POST" else None,
-                     headers={"Content-Type": "application/protobuf"})
-        answer = conn.getresponse()
-        answer.read()
-        return f"{answer.status} {answer.getheader('server', '')}".strip()
-    except (OSError, http.client.HTTPException) as err:
+        return http_request(socket.create_connection((host, port), timeout=5), host, port, tls, name, method, path)
+    except (OSError, http.client.HTTPException):
         return "cut"
 
 out = {}
@@ -105,6 +101,7 @@ for port, calls in spec["ports"].items():
                  for api, call in calls.items()}
 print(json.dumps(out))
 """
+)
 
 
 def grpc_verdict(answer: str) -> str:
