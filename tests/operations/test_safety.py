@@ -178,7 +178,7 @@ MODULE_PLAY = """
 - hosts: {host}
   gather_facts: false
   tasks:
-    - flower_superlink_sqlite: {args}
+    - flower_iac.federation.flower_superlink_sqlite: {args}
       register: result
       ignore_errors: true
     - ansible.builtin.copy:
@@ -198,8 +198,6 @@ def run_module(request: pytest.FixtureRequest, host: Any, tmp_path: Path, args: 
     inventory = request.config.getoption("ansible_inventory")
     cmd, env = playbook_command(request, host, "backup.yml", inventory=inventory)
     cmd[1] = str(play)
-    env["ANSIBLE_LIBRARY"] = str(ROOT / "roles" / "flower_superlink" / "library")
-    env["ANSIBLE_MODULE_UTILS"] = str(ROOT / "roles" / "flower_superlink" / "module_utils")
     printed = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert "Traceback" not in printed.stdout + printed.stderr
     result: dict[str, Any] = json.loads(out.read_text())

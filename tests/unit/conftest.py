@@ -1,34 +1,22 @@
-"""Unit tests: the roles' Python, loaded as Ansible loads it, no host, no Docker.
+"""Unit tests: the collection's Python, imported by name, no host, no Docker.
 
-The filter plugins are plain Python files under roles/*/filter_plugins; they
-are loaded here by path, as Ansible's plugin loader does.
+pytest's pythonpath (pyproject.toml) holds .collections/, so the plugins are
+imported as Ansible imports them: ansible_collections.flower_iac.federation.plugins.…
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
+from ansible_collections.flower_iac.federation.plugins.filter import flower_supernode as supernode
+from ansible_collections.flower_iac.federation.plugins.plugin_utils import flower_superlink_rules as superlink
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-superlink = load("flower_superlink_filters", ROOT / "roles/flower_superlink/filter_plugins/flower_superlink.py")
-supernode = load("flower_supernode_filters", ROOT / "roles/flower_supernode/filter_plugins/flower_supernode.py")
+# What the test modules import from here.
+__all__ = ["ROOT", "superlink", "superlink_defaults", "supernode"]
 
 # Defaults that are templates, as Ansible renders them for a host named "sl1"
 # with nothing else set.

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-MODULES = sorted(ROOT.glob("roles/*/library/*.py"))
+MODULES = sorted(ROOT.glob("plugins/modules/*.py"))
 
 
 def docs(path: Path) -> dict[str, str]:

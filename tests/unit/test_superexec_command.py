@@ -1,4 +1,4 @@
-"""The ServerApp executor's command line per release (flower_superlink_executor_argv).
+"""The ServerApp executor's command line per release (flower_iac.federation.executor_argv).
 
 One row per release family of the executor (read from the PyPI wheels:
 docs/research/process-isolation.md), with TLS on and off. The executor

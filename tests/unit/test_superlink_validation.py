@@ -1,4 +1,4 @@
-"""flower_superlink's variable rules (filter_plugins/flower_superlink.py): one row per case.
+"""flower_superlink's variable rules (plugins/plugin_utils/flower_superlink_rules.py): one row per case.
 
 Each row is a set of variables over the role's defaults and a fragment the
 error must contain; an empty fragment means the input is accepted. The
@@ -9,6 +9,7 @@ own, in milliseconds.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,6 +116,48 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         {"flower_superlink_version": "1.35.0", "flower_superlink_serverappio_publish": True},
         "shares one HTTP port",
     ),
+    # --- directories on the controller, used only when the role writes there -----
+    (
+        "tls-dir-relative",
+        {"flower_superlink_tls_generate": True, "flower_superlink_tls_generate_dir": ".tls"},
+        "absolute",
+    ),
+    ("tls-dir-empty", {"flower_superlink_tls_generate": True, "flower_superlink_tls_generate_dir": ""}, "absolute"),
+    (
+        "tls-dir-in-collection",
+        {
+            "flower_superlink_tls_generate": True,
+            "flower_superlink_tls_generate_dir": "/home/op/.ansible/collections/ansible_collections/flower_iac/"
+            "federation/playbooks/../.tls",
+        },
+        "inside an installed Ansible collection",
+    ),
+    (
+        "tls-dir-is-collections-root",
+        {"flower_superlink_tls_generate": True, "flower_superlink_tls_generate_dir": "/srv/ansible_collections"},
+        "inside an installed Ansible collection",
+    ),
+    (
+        "tls-dir-name-only-alike",
+        {"flower_superlink_tls_generate": True, "flower_superlink_tls_generate_dir": "/srv/my_ansible_collections/tls"},
+        "",
+    ),
+    ("tls-dir-unused", {"flower_superlink_tls_generate": False, "flower_superlink_tls_generate_dir": "rel"}, ""),
+    (
+        "fetch-dir-relative",
+        {"flower_superlink_backup_fetch": True, "flower_superlink_backup_fetch_dir": "b"},
+        "absolute",
+    ),
+    (
+        "fetch-dir-in-collection",
+        {
+            "flower_superlink_backup_fetch": True,
+            "flower_superlink_backup_fetch_dir": "/p/collections/ansible_collections/flower_iac/federation/backups",
+        },
+        "inside an installed Ansible collection",
+    ),
+    ("fetch-dir-unused", {"flower_superlink_backup_fetch": False, "flower_superlink_backup_fetch_dir": "b"}, ""),
+    ("fetch-dir-absolute", {"flower_superlink_backup_fetch": True, "flower_superlink_backup_fetch_dir": "/srv/b"}, ""),
 ]
 
 
@@ -158,3 +201,42 @@ def test_proxied_apis_follow_the_release_table(version: str, apis: list[str]) ->
 )
 def test_managed_prefix(flag: str, taken: str) -> None:
     assert superlink.managed_prefix(flag, superlink.SUPERLINK_MANAGED) == taken
+
+
+def ca_in(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "ca.crt").write_text("a CA")
+    return directory
+
+
+@pytest.mark.parametrize(
+    ("layout", "left_behind"),
+    [
+        ("old-only", True),
+        ("both", False),
+        ("new-only", False),
+        ("neither", False),
+        ("same-dir-spelt-twice", False),
+        ("old-is-dangling-link", True),
+    ],
+)
+def test_a_staging_ca_left_where_it_was_is_never_replaced(tmp_path: Path, layout: str, left_behind: bool) -> None:
+    """Before the collection, generated TLS material lived at <repository>/.tls
+    (playbook_dir/..); with the new default (beside the inventory) the deploy
+    would make a second CA. It refuses instead, naming both paths and the move."""
+    old, new = tmp_path / "repo" / ".tls", tmp_path / "repo" / "inventories" / "prod" / ".tls"
+    if layout in ("old-only", "both"):
+        ca_in(old)
+    if layout in ("new-only", "both"):
+        ca_in(new)
+    if layout == "same-dir-spelt-twice":
+        ca_in(old)
+        new = tmp_path / "repo" / "playbooks" / ".." / ".tls"
+    if layout == "old-is-dangling-link":
+        old.mkdir(parents=True)
+        (old / "ca.crt").symlink_to(tmp_path / "gone")
+    message = superlink.tls_dir_left_behind(str(new), str(tmp_path / "repo" / "playbooks" / ".." / ".tls"))
+    if left_behind:
+        assert f"mv {old} {new}" in message and "flower_superlink_tls_generate_dir" in message
+    else:
+        assert message == ""

@@ -1,4 +1,4 @@
-"""flower_supernode's flag rule (filter_plugins/flower_supernode.py): flags
+"""flower_supernode's flag rule (plugins/filter/flower_supernode.py): flags
 for flower-supernode are refused as Flower's argparse reads them (whole
 names, unambiguous prefixes, `--flag value` and `--flag=value`), one row per
 case. The variable-only rows of tests/federation/test_bad_supernode_input.py

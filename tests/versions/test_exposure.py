@@ -14,7 +14,6 @@ back on an empty database.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -22,15 +21,9 @@ from typing import Any
 
 import docker
 import pytest
+from ansible_collections.flower_iac.federation.plugins.plugin_utils import flower_superlink_rules as filters
 from conftest import ROOT, Deployment, assert_ok, run_playbook, target_name
 from release_exposure import ANSWERS, APIS, CLOSED, NOT_SERVED, PROXY, SIGNED, probe, table
-
-_spec = importlib.util.spec_from_file_location(
-    "flower_superlink_filters", ROOT / "roles/flower_superlink/filter_plugins/flower_superlink.py"
-)
-assert _spec and _spec.loader
-filters = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(filters)
 
 # In deploy order: one upgrade and one TLS switch per step.
 DEPLOYMENTS = [

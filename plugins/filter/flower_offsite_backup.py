@@ -8,18 +8,15 @@ repositories, schedules and the units this role writes.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 from typing import Any
 
-ROLE = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location(
-    "flower_superlink_rules", ROLE.parent / "flower_superlink" / "filter_plugins" / "flower_superlink.py"
-)
-rules = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-_spec.loader.exec_module(rules)  # type: ignore[union-attr]
+from ansible_collections.flower_iac.federation.plugins.plugin_utils import flower_superlink_rules as rules
+
+# roles/flower_offsite_backup of this collection: its argument specs.
+ROLE = Path(__file__).resolve().parents[2] / "roles" / "flower_offsite_backup"
 
 PREFIX = "flower_offsite_backup_"
 SCHEMES = ("sftp:", "rest:http://", "rest:https://", "s3:", "b2:", "azure:", "gs:", "swift:")
@@ -145,6 +142,6 @@ def forget_args(config: dict[str, Any]) -> list[str]:
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
-            "flower_offsite_backup_config_errors": config_errors,
-            "flower_offsite_backup_forget_args": forget_args,
+            "offsite_backup_config_errors": config_errors,
+            "restic_forget_args": forget_args,
         }

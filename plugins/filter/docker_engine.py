@@ -28,4 +28,4 @@ def archive_image_id(path: str) -> str:
 
 class FilterModule:
     def filters(self) -> dict[str, Any]:
-        return {"docker_engine_archive_image_id": archive_image_id}
+        return {"docker_archive_image_id": archive_image_id}

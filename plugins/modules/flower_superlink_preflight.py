@@ -106,7 +106,10 @@ record: {description: "The record's text, '' when there is none.", type: str, re
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.flower_superlink_preflight import ARGUMENT_SPEC, check_host
+from ansible_collections.flower_iac.federation.plugins.module_utils.flower_superlink_preflight import (
+    ARGUMENT_SPEC,
+    check_host,
+)
 
 
 def main() -> None:

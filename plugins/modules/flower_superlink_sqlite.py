@@ -80,7 +80,14 @@ import sqlite3
 from pathlib import Path
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.flower_superlink_state import Refused, backup, describe, export, regular_file, restore
+from ansible_collections.flower_iac.federation.plugins.module_utils.flower_superlink_state import (
+    Refused,
+    backup,
+    describe,
+    export,
+    regular_file,
+    restore,
+)
 
 
 def main() -> None:

@@ -50,7 +50,7 @@ import sys
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.flower_superlink_state import systemctl_show
+from ansible_collections.flower_iac.federation.plugins.module_utils.flower_superlink_state import systemctl_show
 
 
 def unit_state(unit: str) -> dict[str, str]:

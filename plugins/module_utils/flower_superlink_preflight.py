@@ -14,7 +14,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from ansible.module_utils.flower_superlink_state import systemctl_show
+from ansible_collections.flower_iac.federation.plugins.module_utils.flower_superlink_state import systemctl_show
 
 # The module options both modules take for these checks (Ansible argument spec).
 ARGUMENT_SPEC = {

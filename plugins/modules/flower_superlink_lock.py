@@ -64,9 +64,11 @@ import secrets
 from pathlib import Path
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.flower_superlink_preflight import ARGUMENT_SPEC as PREFLIGHT_SPEC
-from ansible.module_utils.flower_superlink_preflight import check_host
-from ansible.module_utils.flower_superlink_state import (
+from ansible_collections.flower_iac.federation.plugins.module_utils.flower_superlink_preflight import (
+    ARGUMENT_SPEC as PREFLIGHT_SPEC,
+)
+from ansible_collections.flower_iac.federation.plugins.module_utils.flower_superlink_preflight import check_host
+from ansible_collections.flower_iac.federation.plugins.module_utils.flower_superlink_state import (
     LockHeld,
     acquire_lock,
     describe_path,

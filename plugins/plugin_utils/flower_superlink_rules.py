@@ -20,6 +20,7 @@ import difflib
 import hashlib
 import ipaddress
 import json
+import os
 import posixpath
 import re
 from pathlib import Path
@@ -27,7 +28,8 @@ from typing import Any
 
 import yaml
 
-ROLE = Path(__file__).resolve().parent.parent
+# roles/flower_superlink of this collection: its argument specs and release table.
+ROLE = Path(__file__).resolve().parents[2] / "roles" / "flower_superlink"
 PREFIX = "flower_superlink_"
 
 # Values of booleans accepted from YAML, vault or the command line. Anything
@@ -626,11 +628,26 @@ class Checker:
         self.int_in("health_settle_seconds", 0, 600, " seconds")
         self.int_in("lock_wait", 0, 86400, " seconds")
 
+    def controller_dirs(self) -> None:
+        """The directories the role writes on the controller, when it writes them."""
+        for name, used in (("tls_generate_dir", "tls_generate"), ("backup_fetch_dir", "backup_fetch")):
+            path = self.v(name)
+            if not self.as_flag(used):
+                continue
+            if not isinstance(path, str) or not path.startswith("/"):
+                self.err(name, "must be an absolute path on the controller")
+            elif "/ansible_collections/" in path + "/":
+                # ansible-galaxy replaces an installed collection's directory
+                # on every install or upgrade: a CA key kept there is lost.
+                self.err(
+                    name,
+                    "is inside an installed Ansible collection, which the next `ansible-galaxy collection install` "
+                    "replaces",
+                    "keep it in your own project, for example beside your inventory",
+                )
+
     def backups(self) -> None:
         self.int_in("backup_keep", 1, 100000, " (the newest backup is always kept)")
-        fetch_dir = self.v("backup_fetch_dir")
-        if self.as_flag("backup_fetch") and (not isinstance(fetch_dir, str) or not fetch_dir.startswith("/")):
-            self.err("backup_fetch_dir", "must be an absolute path on the controller")
         rollback = self.v("rollback_backup")
         if isinstance(rollback, str) and rollback:
             backup_dir = self.v("backup_dir")
@@ -792,9 +809,28 @@ def config_errors(config: dict[str, Any]) -> list[str]:
         checker.isolation,
         checker.process,
         checker.backups,
+        checker.controller_dirs,
     ):
         part()
     return checker.errors
+
+
+def tls_dir_left_behind(tls_dir: str, legacy_dir: str) -> str:
+    """Why generating TLS material in ``tls_dir`` would replace a staging CA
+    that only ``legacy_dir`` holds; "" when it would not.
+
+    Before the role was a collection its generated CA lived beside the
+    playbooks (<repository>/.tls); it now lives beside the inventory. A new CA
+    would make every SuperNode and flwr client that trusts the old one refuse
+    the SuperLink, so the old one is moved by the operator, never replaced."""
+    new, old = posixpath.normpath(tls_dir), posixpath.normpath(legacy_dir)
+    if new == old or os.path.lexists(f"{new}/ca.crt") or not os.path.lexists(f"{old}/ca.crt"):
+        return ""
+    return (
+        f"the staging CA is in {old} (where releases before 0.27 kept it), not in "
+        f"flower_superlink_tls_generate_dir={new}; a new CA would make every SuperNode and flwr client "
+        f"refuse this SuperLink. Move it (mv {old} {new}) or set flower_superlink_tls_generate_dir: {old}"
+    )
 
 
 def deployment_errors(entry: Any, what: str, backup_dir: str = "") -> list[str]:
@@ -1163,29 +1199,3 @@ def remembered(results: Any, probe: Any) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-class FilterModule:
-    def filters(self) -> dict[str, Any]:
-        return {
-            "flower_superlink_config_errors": config_errors,
-            "flower_superlink_deployment_errors": deployment_errors,
-            "flower_superlink_bool": to_bool,
-            "flower_superlink_publish": docker_publish,
-            "flower_superlink_is_wildcard": is_wildcard,
-            "flower_superlink_is_ip": is_ip,
-            "flower_superlink_tls_names": tls_names,
-            "flower_superlink_release": release_facts,
-            "flower_superlink_upgrade_step": upgrade_step,
-            "flower_superlink_deprecations": deprecations,
-            "flower_superlink_in_place": in_place,
-            "flower_superlink_out_of_place": out_of_place,
-            "flower_superlink_published_keys": published_keys,
-            "flower_superlink_key_list_content": key_list_content,
-            "flower_superlink_nodes_to_read": nodes_to_read,
-            "flower_superlink_remembered": remembered,
-            "flower_superlink_proxied_apis": proxied_apis,
-            "flower_superlink_executor_argv": executor_argv,
-            "flower_superlink_executor_container_argv": executor_container_argv,
-            "flower_superlink_wait_for_port_argv": wait_for_port_argv,
-        }

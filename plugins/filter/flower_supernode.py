@@ -10,18 +10,15 @@ extra flags.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 from typing import Any
 
-ROLE = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location(
-    "flower_superlink_rules", ROLE.parent / "flower_superlink" / "filter_plugins" / "flower_superlink.py"
-)
-rules = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-_spec.loader.exec_module(rules)  # type: ignore[union-attr]
+from ansible_collections.flower_iac.federation.plugins.plugin_utils import flower_superlink_rules as rules
+
+# roles/flower_supernode of this collection: its argument specs.
+ROLE = Path(__file__).resolve().parents[2] / "roles" / "flower_supernode"
 
 PREFIX = "flower_supernode_"
 NODE_KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
@@ -159,11 +156,6 @@ def node_config(config: dict[str, Any], partition: bool, index: int, count: int)
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
-            "flower_supernode_config_errors": config_errors,
-            "flower_supernode_node_config": node_config,
-            "flower_supernode_release": rules.release_facts,
-            "flower_supernode_executor_argv": rules.executor_argv,
-            "flower_supernode_executor_container_argv": rules.executor_container_argv,
-            "flower_supernode_wait_for_port_argv": rules.wait_for_port_argv,
-            "flower_supernode_bool": rules.to_bool,
+            "supernode_config_errors": config_errors,
+            "supernode_node_config": node_config,
         }

@@ -1,1 +1,0 @@
-../../flower_superlink/module_utils/flower_superlink_state.py
