@@ -25,9 +25,12 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import yaml
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 CACHE = REPO / ".cache"
+RELEASE_TABLE = REPO / "roles" / "flower_superlink" / "vars" / "flower_releases.yml"
 LABEL = "org.flower-iac.build-key"
 
 # Debian suite per target host tag.
@@ -299,12 +302,17 @@ def app_wheels() -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hosts", nargs="*", default=sorted(HOST_SUITES), choices=sorted(HOST_SUITES))
-    # The tested releases (roles/flower_superlink/vars/main.yml): 1.19.0 is the
-    # role's default, 1.20.0 shares its schema, 1.25.0 is the last release
-    # before Alembic, 1.42.0 the current one.
-    parser.add_argument("--flwr-versions", nargs="*", default=["1.19.0", "1.20.0", "1.25.0", "1.42.0"])
-    # SuperNodes run in the federation scenarios: the current release and the oldest.
-    parser.add_argument("--supernode-versions", nargs="*", default=["1.19.0", "1.42.0"])
+    # The tested releases, from the release table: 1.19.0 is the role's
+    # default, 1.20.0 shares its schema, 1.25.0 is the last release before
+    # Alembic, 1.42.0 the current one.
+    table = yaml.safe_load(RELEASE_TABLE.read_text())
+    parser.add_argument("--flwr-versions", nargs="*", default=table["_flower_superlink_tested_releases"])
+    # SuperNodes run in the federation scenarios: the oldest release and the newest.
+    parser.add_argument(
+        "--supernode-versions",
+        nargs="*",
+        default=[table["_flower_superlink_oldest_release"], table["_flower_superlink_newest_release"]],
+    )
     opts = parser.parse_args()
     # debootstrap is network-bound, so the independent builds overlap well.
     # The SuperLink versions share one base root filesystem: built in turn.
