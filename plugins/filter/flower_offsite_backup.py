@@ -2,8 +2,8 @@
 
 The shared rules (types from meta/argument_specs.yml, booleans, paths that
 must not touch the rest of the system, unknown or misspelt variable names)
-are flower_superlink's Checker; this adds what is particular to restic
-repositories, schedules and the units this role writes.
+are plugin_utils/validation.py's Checker; this adds what is particular to
+restic repositories, schedules and the units this role writes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ansible_collections.flower_iac.federation.plugins.plugin_utils import flower_superlink_rules as rules
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation import (
+    CONTROL_RE,
+    ENV_NAME_RE,
+    NAME_RE,
+    Checker,
+    argument_spec,
+    nested,
+    path_problem,
+)
 
 # roles/flower_offsite_backup of this collection: its argument specs.
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "flower_offsite_backup"
@@ -33,7 +41,7 @@ RESERVED_ENV = {"RESTIC_REPOSITORY", "RESTIC_PASSWORD", "RESTIC_PASSWORD_FILE", 
 RESERVED_ENV |= {"RESTIC_CACHE_DIR", "PATH", "HOME"}
 
 
-class Checker(rules.Checker):
+class OffsiteBackupChecker(Checker):
     prefix = PREFIX
     readme = "roles/flower_offsite_backup/README.md"
 
@@ -41,11 +49,11 @@ class Checker(rules.Checker):
         repo = self.v("repository")
         if not repo:
             return
-        if rules.CONTROL_RE.search(repo) or " " in repo:
+        if CONTROL_RE.search(repo) or " " in repo:
             self.err("repository", "contains a space or control character")
             return
         if repo.startswith("/"):
-            if problem := rules.path_problem(repo):
+            if problem := path_problem(repo):
                 self.err("repository", problem)
         elif not repo.startswith(SCHEMES):
             self.err("repository", "is not a restic repository", "sftp:, rest:https://, s3:, b2:, azure:, gs:, /path")
@@ -58,7 +66,7 @@ class Checker(rules.Checker):
                 self.err("sftp_known_hosts", "is required for an sftp: repository (the server's host keys, pinned)")
         if not self.v("password"):
             self.err("password", "is required with a repository (keep it in ansible-vault)")
-        elif rules.CONTROL_RE.search(self.v("password")):
+        elif CONTROL_RE.search(self.v("password")):
             self.err("password", "contains a newline or control character")
         key = self.v("sftp_private_key_content")
         if key and not re.match(r"-----BEGIN [A-Z ]*PRIVATE KEY-----\n", key):
@@ -67,9 +75,9 @@ class Checker(rules.Checker):
             if not isinstance(line, str) or not KNOWN_HOSTS_RE.match(line):
                 self.err("sftp_known_hosts", f"has a line that is not 'host keytype base64': {json.dumps(line)[:80]}")
         for name, value in (self.v("environment") or {}).items():
-            if not isinstance(name, str) or not rules.ENV_NAME_RE.match(name) or name in RESERVED_ENV:
+            if not isinstance(name, str) or not ENV_NAME_RE.match(name) or name in RESERVED_ENV:
                 self.err("environment", f"may not set {json.dumps(name)} (set by the role, or not a variable name)")
-            elif not isinstance(value, str) or rules.CONTROL_RE.search(value):
+            elif not isinstance(value, str) or CONTROL_RE.search(value):
                 self.err("environment", f"value of {name} must be a string without control characters")
 
     def schedule(self) -> None:
@@ -96,16 +104,16 @@ class Checker(rules.Checker):
             path = self.v(name)
             if name == "metrics_dir" and path == "":
                 continue
-            if problem := rules.path_problem(path):
+            if problem := path_problem(path):
                 self.err(name, problem)
                 continue
             for other, their_path in theirs.items():
-                if rules.nested(path, their_path):
+                if nested(path, their_path):
                     self.err(name, f"and {other}={json.dumps(their_path)} must be distinct, neither inside the other")
         if self.v("config_dir") == self.v("cache_dir"):
             self.err("cache_dir", "and flower_offsite_backup_config_dir must be distinct")
         unit = self.v("unit_name")
-        if isinstance(unit, str) and not rules.NAME_RE.match(unit):
+        if isinstance(unit, str) and not NAME_RE.match(unit):
             self.err("unit_name", "must be lower-case letters, digits and -, starting with a letter, at most 23")
         elif unit == superlink.get("flower_superlink_service_name"):
             self.err("unit_name", "is the SuperLink's own unit name")
@@ -118,7 +126,7 @@ class Checker(rules.Checker):
 def config_errors(config: dict[str, Any], superlink: dict[str, Any] | None = None) -> list[str]:
     """Every problem with the role's variables ([] when valid). ``superlink``: the
     SuperLink role's paths and unit name, which this role's must not collide with."""
-    checker = Checker({k: v for k, v in config.items() if k.startswith(PREFIX)}, rules._spec(ROLE))
+    checker = OffsiteBackupChecker({k: v for k, v in config.items() if k.startswith(PREFIX)}, argument_spec(ROLE))
     checker.names()
     checker.types()
     if checker.errors:

@@ -1,36 +1,46 @@
 """Filters of flower_superlink: its validation rules, release table and derived values.
 
-Thin: the rules live in plugin_utils/flower_superlink_rules.py, shared with
-the other roles' filters.
+Thin: each filter lives in the plugin_utils module of its concern, where the
+other roles' filters share it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.flower_iac.federation.plugins.plugin_utils.flower_superlink_rules import (
-    config_errors,
-    deployment_errors,
-    deprecations,
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.deployment_record import deployment_errors
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.derived_values import (
     docker_publish,
-    executor_argv,
-    executor_container_argv,
-    in_place,
-    is_ip,
     is_wildcard,
-    key_list_content,
-    nodes_to_read,
-    out_of_place,
-    proxied_apis,
-    published_keys,
-    release_facts,
-    remembered,
-    tls_dir_left_behind,
     tls_names,
     to_bool,
-    upgrade_step,
+)
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.executor_command import (
+    executor_argv,
+    executor_container_argv,
     wait_for_port_argv,
 )
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.probed_paths import (
+    in_place,
+    out_of_place,
+    remembered,
+)
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.releases import (
+    proxied_apis,
+    release_facts,
+    upgrade_step,
+)
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.superlink_config import (
+    config_errors,
+    deprecations,
+    tls_dir_left_behind,
+)
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.supernode_keys import (
+    key_list_content,
+    nodes_to_read,
+    published_keys,
+)
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation import is_ip
 
 
 class FilterModule:

@@ -1,11 +1,11 @@
 """Validation and derived values of flower_supernode, run on the controller.
 
-The shared rules (types from meta/argument_specs.yml, string booleans, image
-names and releases, unknown or misspelt variable names) are
-flower_superlink's Checker; Flower's per-release facts are its table
-(roles/flower_superlink/vars/flower_releases.yml). This adds what is
-particular to a SuperNode: the address it dials, its --node-config and its
-extra flags.
+The shared rules are plugin_utils': types from meta/argument_specs.yml,
+string booleans and unknown or misspelt variable names (validation.py), the
+image, its release and the docker run options (container_config.py, with
+Flower's per-release facts from roles/flower_superlink/vars/flower_releases.yml).
+This adds what is particular to a SuperNode: the address it dials, its
+--node-config and its extra flags.
 """
 
 from __future__ import annotations
@@ -13,9 +13,21 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from ansible_collections.flower_iac.federation.plugins.plugin_utils import flower_superlink_rules as rules
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.container_config import (
+    DOCKER_RUN_ALLOWED,
+    ISOLATION_MODES,
+    ContainerChecker,
+)
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.superlink_config import FLAG_VARIABLES
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation import (
+    HOSTNAME_RE,
+    MEMORY_RE,
+    NAME_RE,
+    argument_spec,
+    is_ip,
+)
 
 # roles/flower_supernode of this collection: its argument specs.
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "flower_supernode"
@@ -55,19 +67,18 @@ REQUIREMENT_RE = re.compile(
 )
 
 
-class Checker(rules.Checker):
+class SuperNodeChecker(ContainerChecker):
     prefix = PREFIX
     readme = "roles/flower_supernode/README.md"
+    # Where to set what a managed flag would: the SuperLink's table, whose
+    # hints name flower_superlink_* variables (the SuperNode has no table).
+    flag_variables: ClassVar[dict[str, str]] = FLAG_VARIABLES
 
     def node(self) -> None:
         address = self.v("superlink_address")
         if address:
             host, _, port = address.rpartition(":")
-            if (
-                not (rules.HOSTNAME_RE.match(host) or rules.is_ip(host))
-                or not port.isdigit()
-                or not 0 < int(port) < 65536
-            ):
+            if not (HOSTNAME_RE.match(host) or is_ip(host)) or not port.isdigit() or not 0 < int(port) < 65536:
                 self.err("superlink_address", "must be host:port", "such as superlink.example.org:9092")
         for key, value in (self.v("node_config") or {}).items():
             if not isinstance(key, str) or not NODE_KEY_RE.match(key):
@@ -87,7 +98,7 @@ class Checker(rules.Checker):
     def process(self) -> None:
         for name in ("service_name", "container_name"):
             value = self.v(name)
-            if isinstance(value, str) and not rules.NAME_RE.match(value):
+            if isinstance(value, str) and not NAME_RE.match(value):
                 self.err(name, "must be 1-23 characters of a-z, 0-9 and -, starting with a letter")
         self.int_in("uid", 1, 2**31 - 2, " (not root)")
         self.int_in("gid", 1, 2**31 - 2, " (not root)")
@@ -95,11 +106,11 @@ class Checker(rules.Checker):
         self.int_in("stop_timeout", 1, 3600, " seconds")
         self.int_in("restart_sec", 1, 3600, " seconds")
         memory = self.v("memory_limit")
-        if isinstance(memory, str) and memory and not rules.MEMORY_RE.match(memory):
+        if isinstance(memory, str) and memory and not MEMORY_RE.match(memory):
             self.err("memory_limit", "is not a size", "such as 512m or 2g")
-        self.flags("docker_run_extra_args", rules.DOCKER_RUN_ALLOWED, None)
+        self.flags("docker_run_extra_args", DOCKER_RUN_ALLOWED, None)
         self.flags("extra_args", None, SUPERNODE_MANAGED)
-        if self.v("isolation") not in rules.ISOLATION_MODES:
+        if self.v("isolation") not in ISOLATION_MODES:
             self.err("isolation", "must be process or subprocess", "process: ClientApps in their own container")
 
     def app(self) -> None:
@@ -123,7 +134,7 @@ class Checker(rules.Checker):
 def config_errors(config: dict[str, Any]) -> list[str]:
     """Every problem with the role's variables ([] when valid); ``config`` has
     the version and tag already resolved (they default to the SuperLink's)."""
-    checker = Checker({k: v for k, v in config.items() if k.startswith(PREFIX)}, rules._spec(ROLE))
+    checker = SuperNodeChecker({k: v for k, v in config.items() if k.startswith(PREFIX)}, argument_spec(ROLE))
     checker.names()
     checker.types()
     if checker.errors:

@@ -11,12 +11,10 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.flower_iac.federation.plugins.filter import flower_supernode as supernode
-from ansible_collections.flower_iac.federation.plugins.plugin_utils import flower_superlink_rules as superlink
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the test modules import from here.
-__all__ = ["ROOT", "superlink", "superlink_defaults", "supernode"]
+__all__ = ["ROOT", "superlink_defaults"]
 
 # Defaults that are templates, as Ansible renders them for a host named "sl1"
 # with nothing else set.

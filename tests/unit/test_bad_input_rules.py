@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.superlink_config import config_errors
 from bad_input_cases import CASES, END_TO_END, NEEDS_A_HOST, Extra, as_variables
-from conftest import superlink
 
 VARIABLE_ROWS = [c for c in CASES if c[0] not in NEEDS_A_HOST]
 
@@ -21,7 +21,7 @@ VARIABLE_ROWS = [c for c in CASES if c[0] not in NEEDS_A_HOST]
 @pytest.mark.parametrize(("extra", "message"), [(c[2], c[3]) for c in VARIABLE_ROWS], ids=[c[0] for c in VARIABLE_ROWS])
 def test_refused_by_the_variables(config: dict[str, Any], extra: Extra, message: str) -> None:
     config.update(as_variables(extra))
-    errors = superlink.config_errors(config)
+    errors = config_errors(config)
     assert any(message in error for error in errors), errors
 
 

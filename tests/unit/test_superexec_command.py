@@ -16,7 +16,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import superlink
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.executor_command import (
+    executor_argv,
+    executor_container_argv,
+    wait_for_port_argv,
+)
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.releases import release_facts, releases
 
 CA = "/app/superlink-ca.crt"
 NAME = "sl.example.org"
@@ -82,8 +87,8 @@ CASES = [
     ("version", "tls", "argv"), CASES, ids=[f"{v}-{'tls' if t else 'insecure'}" for v, t, _ in CASES]
 )
 def test_executor_argv(version: str, tls: bool, argv: list[str]) -> None:
-    facts = superlink.release_facts(version)
-    assert superlink.executor_argv(facts, "serverapp", tls, NAME, CA) == argv
+    facts = release_facts(version)
+    assert executor_argv(facts, "serverapp", tls, NAME, CA) == argv
 
 
 # A SuperNode's Runtime API is plaintext on every release (the role gives the
@@ -110,18 +115,18 @@ CLIENT_CASES = [
 @pytest.mark.parametrize(("version", "argv"), CLIENT_CASES, ids=[v for v, _ in CLIENT_CASES])
 @pytest.mark.parametrize("tls", [True, False], ids=["tls", "insecure"])
 def test_clientapp_executor_argv(version: str, argv: list[str], tls: bool) -> None:
-    facts = superlink.release_facts(version)
-    assert superlink.executor_argv(facts, "clientapp", tls, NAME, CA) == argv
+    facts = release_facts(version)
+    assert executor_argv(facts, "clientapp", tls, NAME, CA) == argv
 
 
 def test_an_unknown_app_is_refused() -> None:
     with pytest.raises(ValueError, match="serverapp or clientapp"):
-        superlink.executor_argv(superlink.release_facts("1.42.0"), "simulation", False, NAME, CA)
+        executor_argv(release_facts("1.42.0"), "simulation", False, NAME, CA)
 
 
 def test_every_release_has_an_executor() -> None:
-    for row in superlink.releases()["rows"]:
-        facts = superlink.release_facts(row["since"])
+    for row in releases()["rows"]:
+        facts = release_facts(row["since"])
         executor = facts["executor"]
         assert set(executor) == {"command", "address_flag", "plugin_type", "tls", "app_in_process"}, row["since"]
 
@@ -155,7 +160,7 @@ def hanging_script(tmp_path: Path) -> Path:
 
 def test_the_launcher_exits_when_the_executor_dies_leaving_threads(hanging_script: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(hanging_script)}
-    argv = superlink.executor_container_argv(["hang", "--some-flag"], superlink.release_facts("1.42.0"))
+    argv = executor_container_argv(["hang", "--some-flag"], release_facts("1.42.0"))
     assert argv[:2] == ["python", "-c"] and argv[3:] == ["hang", "--some-flag"]
     done = subprocess.run([sys.executable, *argv[1:]], env=env, capture_output=True, text=True, timeout=30)
     assert done.returncode == 1
@@ -178,7 +183,7 @@ def test_a_dead_thread_ends_the_executor_where_the_app_runs_in_it(
     launcher then ends it. flower-superexec (1.21+) runs apps in children,
     which a thread of its own must not take down."""
     env = {**os.environ, "PYTHONPATH": str(hanging_script)}
-    argv = superlink.executor_container_argv(["stopped"], superlink.release_facts(version))
+    argv = executor_container_argv(["stopped"], release_facts(version))
     try:
         done = subprocess.run([sys.executable, *argv[1:]], env=env, capture_output=True, text=True, timeout=3)
     except subprocess.TimeoutExpired:
@@ -191,6 +196,6 @@ def test_wait_for_port_returns_once_something_listens() -> None:
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
-        argv = superlink.wait_for_port_argv(server.getsockname()[1])
+        argv = wait_for_port_argv(server.getsockname()[1])
         done = subprocess.run([sys.executable, *argv[1:]], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr

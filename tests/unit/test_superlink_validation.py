@@ -1,4 +1,4 @@
-"""flower_superlink's variable rules (plugins/plugin_utils/flower_superlink_rules.py): one row per case.
+"""flower_superlink's variable rules (plugins/plugin_utils/superlink_config.py): one row per case.
 
 Each row is a set of variables over the role's defaults and a fragment the
 error must contain; an empty fragment means the input is accepted. The
@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import superlink
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.releases import proxied_apis, release_facts
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.superlink_config import (
+    SUPERLINK_MANAGED,
+    config_errors,
+    tls_dir_left_behind,
+)
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation import managed_prefix
 
 KEY = "ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQ="
 V142 = {"flower_superlink_version": "1.42.0"}
@@ -164,7 +170,7 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
 @pytest.mark.parametrize(("overrides", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_rule(config: dict[str, Any], overrides: dict[str, Any], fragment: str) -> None:
     config.update(overrides)
-    errors = superlink.config_errors(config)
+    errors = config_errors(config)
     if not fragment:
         assert errors == []
     else:
@@ -184,7 +190,7 @@ def test_rule(config: dict[str, Any], overrides: dict[str, Any], fragment: str) 
     ],
 )
 def test_proxied_apis_follow_the_release_table(version: str, apis: list[str]) -> None:
-    assert superlink.proxied_apis(superlink.release_facts(version)) == apis
+    assert proxied_apis(release_facts(version)) == apis
 
 
 @pytest.mark.parametrize(
@@ -200,7 +206,7 @@ def test_proxied_apis_follow_the_release_table(version: str, apis: list[str]) ->
     ],
 )
 def test_managed_prefix(flag: str, taken: str) -> None:
-    assert superlink.managed_prefix(flag, superlink.SUPERLINK_MANAGED) == taken
+    assert managed_prefix(flag, SUPERLINK_MANAGED) == taken
 
 
 def ca_in(directory: Path) -> Path:
@@ -235,7 +241,7 @@ def test_a_staging_ca_left_where_it_was_is_never_replaced(tmp_path: Path, layout
     if layout == "old-is-dangling-link":
         old.mkdir(parents=True)
         (old / "ca.crt").symlink_to(tmp_path / "gone")
-    message = superlink.tls_dir_left_behind(str(new), str(tmp_path / "repo" / "playbooks" / ".." / ".tls"))
+    message = tls_dir_left_behind(str(new), str(tmp_path / "repo" / "playbooks" / ".." / ".tls"))
     if left_behind:
         assert f"mv {old} {new}" in message and "flower_superlink_tls_generate_dir" in message
     else:

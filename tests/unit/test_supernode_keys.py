@@ -9,12 +9,21 @@ forged fact would be.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import superlink
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.superlink_config import config_errors
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.supernode_keys import (
+    CURVES,
+    UNHELD_KEY_SEED,
+    key_list_content,
+    published_keys,
+    ssh_key_problem,
+    unheld_key,
+)
 
 KEYS = {p.stem: p.read_text().strip() for p in (Path(__file__).parent / "keys").glob("*.pub")}
 P256, P384, P521 = KEYS["p256"], KEYS["p384"], KEYS["p521"]
@@ -65,13 +74,13 @@ KEY_CASES: list[tuple[str, str, str]] = [
 
 @pytest.mark.parametrize(("key", "fragment"), [c[1:] for c in KEY_CASES], ids=[c[0] for c in KEY_CASES])
 def test_key(key: str, fragment: str) -> None:
-    problem = superlink.ssh_key_problem(key)
+    problem = ssh_key_problem(key)
     assert (fragment in problem) if fragment else problem == "", problem
 
 
 def test_inventory_keys_are_read_as_keys(config: dict[str, Any]) -> None:
     config["flower_superlink_supernode_public_keys"] = [P384, build("ecdsa-sha2-nistp384", NAME, CURVE, OFF_CURVE)]
-    errors = superlink.config_errors(config)
+    errors = config_errors(config)
     assert any("item 1 holds a point that is not on its curve" in e for e in errors), errors
 
 
@@ -131,7 +140,7 @@ FACT_CASES: list[tuple[str, list[dict[str, Any]], list[str], list[str]]] = [
 
 @pytest.mark.parametrize(("nodes", "keys", "errors"), [c[1:] for c in FACT_CASES], ids=[c[0] for c in FACT_CASES])
 def test_published_facts(nodes: list[dict[str, Any]], keys: list[str], errors: list[str]) -> None:
-    result = superlink.published_keys(nodes, "sl1", "sl1")
+    result = published_keys(nodes, "sl1", "sl1")
     assert result["keys"] == keys
     assert len(result["errors"]) == len(errors), result["errors"]
     for fragment, error in zip(errors, result["errors"], strict=True):
@@ -146,15 +155,14 @@ def test_the_unheld_key_is_a_valid_p256_key_derived_from_its_seed() -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 
-    key = superlink.unheld_key()
-    assert superlink.ssh_key_problem(key) == ""
+    key = unheld_key()
+    assert ssh_key_problem(key) == ""
     loaded = load_ssh_public_key(key.encode())
     assert isinstance(loaded, ec.EllipticCurvePublicKey) and loaded.curve.name == "secp256r1"
     x = loaded.public_numbers().x
-    p = superlink.CURVES["nistp256"][0]
+    p = CURVES["nistp256"][0]
     seeded = [
-        int.from_bytes(superlink.hashlib.sha256(superlink.UNHELD_KEY_SEED + n.to_bytes(4, "big")).digest(), "big") % p
-        for n in range(8)
+        int.from_bytes(hashlib.sha256(UNHELD_KEY_SEED + n.to_bytes(4, "big")).digest(), "big") % p for n in range(8)
     ]
     assert x in seeded
     assert loaded.public_numbers().y % 2 == 0
@@ -170,11 +178,11 @@ def test_the_unheld_key_is_a_valid_p256_key_derived_from_its_seed() -> None:
     ids=["no-key-holds-the-unheld-one", "one-key", "two-keys-in-order"],
 )
 def test_key_list_content(keys: list[str], lines: list[str]) -> None:
-    content = superlink.key_list_content(keys)
+    content = key_list_content(keys)
     assert content.endswith("\n")
-    expected = [superlink.unheld_key() if line == "unheld" else line for line in lines]
+    expected = [unheld_key() if line == "unheld" else line for line in lines]
     assert content.splitlines() == expected
-    assert superlink.unheld_key() not in keys
+    assert unheld_key() not in keys
 
 
 # --- a node that cannot be reached keeps the key it published when last read ---
@@ -227,7 +235,7 @@ def test_unreachable_nodes(
     kept: list[str],
     errors: list[str],
 ) -> None:
-    result = superlink.published_keys(nodes, "sl1", "sl1", unreachable, seen)
+    result = published_keys(nodes, "sl1", "sl1", unreachable, seen)
     assert result["keys"] == keys
     assert result["kept"] == kept
     assert len(result["errors"]) == len(errors), result["errors"]
@@ -239,5 +247,5 @@ def test_memory_holds_exactly_the_counted_nodes() -> None:
     """What is written back: every node counted for this SuperLink, by name;
     a node no longer in the group (decommissioned) is forgotten."""
     nodes = [node("n1", fact(PUB["p256"])), node("n2"), node("n3", fact(PUB["p521"]), assigned="sl2")]
-    result = superlink.published_keys(nodes, "sl1", "sl1", ["n2"], {"n2": PUB["p384"], "gone": PUB["p521"]})
+    result = published_keys(nodes, "sl1", "sl1", ["n2"], {"n2": PUB["p384"], "gone": PUB["p521"]})
     assert result["seen"] == {"n1": PUB["p256"], "n2": PUB["p384"]}

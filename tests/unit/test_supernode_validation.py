@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import ROOT, supernode
+from ansible_collections.flower_iac.federation.plugins.filter.flower_supernode import config_errors
+from conftest import ROOT
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ CASES = [
 @pytest.mark.parametrize(("args", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_flags_as_flower_reads_them(config: dict[str, Any], args: list[str], fragment: str) -> None:
     config["flower_supernode_extra_args"] = args
-    errors = supernode.config_errors(config)
+    errors = config_errors(config)
     if not fragment:
         assert errors == []
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import superlink
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.probed_paths import remembered
 
 PROBE = {
     "/etc/f/superlink.env": {"exists": True, "uid": 0, "gid": 0, "mode": "0600"},
@@ -35,4 +35,4 @@ CASES: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]] = [
 
 @pytest.mark.parametrize(("results", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_remembered(results: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
-    assert superlink.remembered(results, PROBE) == expected
+    assert remembered(results, PROBE) == expected

@@ -21,7 +21,7 @@ from typing import Any
 
 import docker
 import pytest
-from ansible_collections.flower_iac.federation.plugins.plugin_utils import flower_superlink_rules as filters
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.releases import release_facts
 from conftest import ROOT, Deployment, assert_ok, run_playbook, target_name
 from release_exposure import ANSWERS, APIS, CLOSED, NOT_SERVED, PROXY, SIGNED, probe, table
 
@@ -91,7 +91,7 @@ def test_each_address_answers_only_its_own_api_on_every_release(
             "flower_superlink_control_allowed_sources": [here],
         }
         assert_ok(run_playbook(request, host, "deploy.yml", json.dumps(extra)))
-        release = filters.release_facts(version)
+        release = release_facts(version)
         ca = host.file(deployment.ca_cert).content_string if tls else ""
         image = f"flower-iac/superlink:{version}"
         ports = list(ADDRESSES)
