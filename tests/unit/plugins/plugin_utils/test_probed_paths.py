@@ -1,4 +1,4 @@
-"""What the switch's rescue puts back (flower_superlink filter ``remembered``):
+"""What the switch's rescue puts back (plugins/plugin_utils/probed_paths.py ``remembered``):
 one row per case of what remember.yml read before the play wrote a file."""
 
 from __future__ import annotations

@@ -13,13 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible_collections.flower_iac.federation.plugins.plugin_utils.releases import proxied_apis, release_facts
 from ansible_collections.flower_iac.federation.plugins.plugin_utils.superlink_config import (
-    SUPERLINK_MANAGED,
     config_errors,
     tls_dir_left_behind,
 )
-from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation import managed_prefix
 
 KEY = "ecdsa-sha2-nistp384 AAAAE2VjZHNhLXNoYTItbmlzdHAzODQ="
 V142 = {"flower_superlink_version": "1.42.0"}
@@ -175,38 +172,6 @@ def test_rule(config: dict[str, Any], overrides: dict[str, Any], fragment: str) 
         assert errors == []
     else:
         assert any(fragment in e for e in errors), errors
-
-
-@pytest.mark.parametrize(
-    ("version", "apis"),
-    [
-        ("1.19.0", []),
-        ("1.35.0", []),
-        ("1.36.0", []),
-        ("1.37.0", ["control"]),
-        ("1.39.0", ["control"]),
-        ("1.40.0", ["fleet", "control"]),
-        ("1.42.0", ["fleet", "control"]),
-    ],
-)
-def test_proxied_apis_follow_the_release_table(version: str, apis: list[str]) -> None:
-    assert proxied_apis(release_facts(version)) == apis
-
-
-@pytest.mark.parametrize(
-    ("flag", "taken"),
-    [
-        ("--database", "--database"),
-        ("--d", "--database"),
-        ("--", ""),
-        ("--x", ""),
-        ("--ssl", "--ssl-ca-certfile"),
-        ("--data-base", ""),
-        ("--databasex", ""),
-    ],
-)
-def test_managed_prefix(flag: str, taken: str) -> None:
-    assert managed_prefix(flag, SUPERLINK_MANAGED) == taken
 
 
 def ca_in(directory: Path) -> Path:

@@ -1,7 +1,7 @@
-"""SuperNode public keys, read as keys (flower_superlink filters ssh_key_problem
-and published_keys): one row per case.
+"""SuperNode public keys, read as keys (plugins/plugin_utils/supernode_keys.py:
+ssh_key_problem and published_keys): one row per case.
 
-Real keys of each curve come from ssh-keygen (tests/unit/keys); the bad ones
+Real keys of each curve come from ssh-keygen (keys/ beside this file); the bad ones
 are those keys taken apart and put together wrong, the way a corrupted or
 forged fact would be.
 """
