@@ -1,8 +1,8 @@
-"""flower_supernode's flag rule (plugins/filter/flower_supernode.py): flags
-for flower-supernode are refused as Flower's argparse reads them (whole
-names, unambiguous prefixes, `--flag value` and `--flag=value`), one row per
-case. The variable-only rows of tests/federation/test_bad_supernode_input.py
-prove the same on hosts."""
+"""flower_supernode's filters (plugins/filter/flower_supernode.py): the names
+the role calls, and its flag rule: flags for flower-supernode are refused as
+Flower's argparse reads them (whole names, unambiguous prefixes, `--flag
+value` and `--flag=value`), one row per case. The variable-only rows of
+tests/federation/test_bad_supernode_input.py prove the same on hosts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.flower_iac.federation.plugins.filter.flower_supernode import config_errors
+from ansible_collections.flower_iac.federation.plugins.filter.flower_supernode import FilterModule, config_errors
 from conftest import ROOT
 
 
@@ -47,3 +47,7 @@ def test_flags_as_flower_reads_them(config: dict[str, Any], args: list[str], fra
         assert errors == []
     else:
         assert any(fragment in e for e in errors), errors
+
+
+def test_registers_the_names_the_role_calls() -> None:
+    assert sorted(FilterModule().filters()) == ["supernode_config_errors", "supernode_node_config"]
