@@ -13,9 +13,6 @@ are the runs committed in the source, the backup passes integrity_check and
 is one self-contained file, the source is never changed, and a refusal or a
 failure leaves no file behind.
 
-A test marked xfail(strict=True) describes a defect found in the module; it
-fails today and will report XPASS (and fail the suite) once the module is
-fixed, so that the marker is removed then.
 """
 
 from __future__ import annotations
@@ -802,19 +799,18 @@ def test_restore_refuses_and_touches_nothing(
     assert tree(tmp_path) == before  # the live database keeps its -wal and -shm
 
 
-def test_restore_installs_a_damaged_backup_whole_and_reports_it(tmp_path: Path) -> None:
-    """restore checks the copy against the backup's SHA-256, not the backup itself: the
-    callers run `check` first (rollback.yml) or restore a backup just taken (switch.yml).
-    A damaged backup is installed whole, never in part, and the result says so."""
+def test_restore_refuses_a_damaged_backup_before_replacing_anything(tmp_path: Path) -> None:
+    """restore checks the backup itself (integrity_check) before it touches the
+    database: a damaged backup is refused and the live database keeps its files."""
     backup = tmp_path / "backup.db"
     state.backup(make_db(tmp_path / "source.db"), backup, {})
     tamper_index(backup)
     dest = tmp_path / "state.db"
-    make_db(dest)
-    result = state.restore(backup, dest, os.getuid(), os.getgid())
-    assert sha256(dest) == sha256(backup)
-    assert result["integrity"].startswith("row 1 missing from index idx_online_until")
-    assert not (tmp_path / ".state.db.restore").exists()
+    live_database(dest)
+    before = tree(tmp_path)
+    with pytest.raises(state.Refused, match="row 1 missing from index idx_online_until"):
+        state.restore(backup, dest, os.getuid(), os.getgid())
+    assert tree(tmp_path) == before
 
 
 def failing_copy(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
@@ -846,11 +842,6 @@ def test_a_failed_restore_leaves_no_partial_database(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backup.db", "backup.json", "source.db", "state.db"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="restore() unlinks the old database's -wal/-shm before it writes and checks the copy: a copy that "
-    "fails (disk full, SHA-256 mismatch) leaves the old database without the committed rows of its WAL",
-)
 @pytest.mark.parametrize("how", ["disk-full", "bit-flip"])
 def test_a_failed_restore_keeps_the_old_databases_wal(
     how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -867,11 +858,6 @@ def test_a_failed_restore_keeps_the_old_databases_wal(
     assert tree(tmp_path) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="restore() of a file that is not a SQLite database renames it over the database first and only "
-    "then fails (describe(): 'file is not a database'): the failure is reported after the database was replaced",
-)
 def test_restore_of_a_file_that_is_no_database_fails_before_replacing_the_database(tmp_path: Path) -> None:
     src = text_file(tmp_path / "backup.db")
     dest = make_db(tmp_path / "state.db")
@@ -973,11 +959,6 @@ def test_export_refuses_and_writes_nothing(
     assert tree(tmp_path) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="export() creates its temporary file with O_EXCL and never clears one a killed export left, "
-    "unlike backup() and restore(): every later export to that name fails with FileExistsError",
-)
 def test_export_clears_what_a_killed_export_left(tmp_path: Path) -> None:
     src = make_db(tmp_path / "backup.db")
     (tmp_path / ".backup.runs.json.partial").write_text("{")
@@ -1038,11 +1019,6 @@ def test_uri_opens_exactly_that_file_read_only(name: str, tmp_path: Path) -> Non
     assert tree(tmp_path) == before  # no other file was created by a misread URI
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="uri() builds 'file:' + the quoted path: a path starting with '//' (legal, the same file as '/') "
-    "becomes 'file://host/...' and SQLite fails with 'invalid uri authority'",
-)
 def test_uri_of_a_path_starting_with_two_slashes(tmp_path: Path) -> None:
     make_db(tmp_path / "state.db")
     path = Path("/" + str(tmp_path / "state.db"))
@@ -1186,11 +1162,6 @@ def test_default_holder_names_this_host() -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a dangling symlink at the lock path (anyone can make one in /run/lock, mode 1777): path.exists() "
-    "says free, O_CREAT|O_EXCL says taken, and acquire_lock() retries at once forever, ignoring the wait",
-)
 def test_a_symlink_at_the_lock_path_is_refused_not_spun_on(
     lock: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
