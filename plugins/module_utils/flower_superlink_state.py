@@ -41,7 +41,9 @@ class LockHeld(Exception):
 
 def uri(path: Path, mode: str) -> str:
     # Any legal path: '?', '#', '%' and spaces are quoted, not read as URI syntax.
-    return f"file:{urllib.parse.quote(str(path))}?mode={mode}"
+    # "file://" + an empty authority: a path starting with "//" (the same file
+    # as "/") is never read as a host name.
+    return f"file://{urllib.parse.quote(str(path))}?mode={mode}"
 
 
 def regular_file(path: Path, what: str) -> os.stat_result:
@@ -198,10 +200,13 @@ def restore(src: Path, dest: Path, owner: int, group: int, mode: int = 0o600) ->
     want = sha256_of(src)
     if os.path.lexists(dest):
         regular_file(dest, "database")
-    for suffix in SIDECARS:
-        side = Path(str(dest) + suffix)
-        if os.path.lexists(side):
-            os.unlink(side)  # unlink never follows a link
+    # A file SQLite cannot open as a database is refused before anything changes.
+    try:
+        facts = describe(src)
+    except sqlite3.DatabaseError as err:
+        raise Refused(f"{src} is not a SQLite database: {err}") from None
+    if facts["integrity"] != "ok":
+        raise Refused(f"{src} is not a sound SQLite database: {facts['integrity']}")
     tmp = dest.with_name(f".{dest.name}.restore")
     if os.path.lexists(tmp):
         os.unlink(tmp)
@@ -216,6 +221,13 @@ def restore(src: Path, dest: Path, owner: int, group: int, mode: int = 0o600) ->
             os.fsync(out.fileno())
         if sha256_of(tmp) != want:
             raise Refused(f"the restored copy of {src} does not match its SHA-256")
+        # Only now, with the copy written and checked, do the old database's
+        # journal files go: until here a failure leaves it as it was, the
+        # committed rows of its WAL included.
+        for suffix in SIDECARS:
+            side = Path(str(dest) + suffix)
+            if os.path.lexists(side):
+                os.unlink(side)  # unlink never follows a link
         os.rename(tmp, dest)
         fsync(dest.parent)
     except BaseException:
@@ -243,6 +255,8 @@ def export(src: Path, dest: Path, mode: int) -> dict[str, object]:
         raise Refused(f"{dest} exists already")
     text = json.dumps({"source": str(src), "sha256": sha256_of(src), "runs": rows}, indent=2, default=str)
     tmp = dest.with_name(f".{dest.name}.partial")
+    if os.path.lexists(tmp):
+        os.unlink(tmp)  # left by a killed export
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
     try:
         os.write(fd, text.encode())
@@ -278,7 +292,18 @@ def acquire_lock(path: Path, token: str, holder: dict, wait: int, force: bool = 
     deadline = time.monotonic() + max(wait, 0)
     waited = False
     while True:
-        held = read_lock(path) if path.exists() else None
+        try:
+            kind = stat.S_IFMT(os.lstat(path).st_mode)
+        except FileNotFoundError:
+            kind = None
+        if kind is not None and kind != stat.S_IFREG:
+            # /run/lock is writable by every local user: a link or anything
+            # else planted there is neither followed nor waited on.
+            raise Refused(
+                f"{path} is not a lock file (a {KINDS.get(kind, 'special file')}); it was not made by a "
+                "playbook. Remove it once you know who put it there."
+            )
+        held = read_lock(path) if kind is not None else None
         if held is not None and held.get("token") == token:
             return {"changed": False, "waited": waited}
         if held is None or force:
@@ -290,6 +315,8 @@ def acquire_lock(path: Path, token: str, holder: dict, wait: int, force: bool = 
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             except FileExistsError:
+                if time.monotonic() >= deadline:
+                    raise LockHeld(read_lock(path)) from None
                 continue  # someone else was quicker: look again
             with os.fdopen(fd, "w") as fh:
                 json.dump(mine, fh)

@@ -70,6 +70,7 @@ from ansible_collections.flower_iac.federation.plugins.module_utils.flower_super
 from ansible_collections.flower_iac.federation.plugins.module_utils.flower_superlink_preflight import check_host
 from ansible_collections.flower_iac.federation.plugins.module_utils.flower_superlink_state import (
     LockHeld,
+    Refused,
     acquire_lock,
     describe_path,
     release_lock,
@@ -127,6 +128,8 @@ def main() -> None:
             ),
             holder=held.held,
         )
+    except Refused as err:
+        module.fail_json(msg=f"{err} Nothing was changed.")
     except OSError as err:
         module.fail_json(msg=f"lock {path}: {type(err).__name__}: {err}")
 
