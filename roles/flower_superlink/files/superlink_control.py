@@ -21,7 +21,9 @@
 #
 # Nothing from Flower is imported: its modules move between releases (the
 # gate once broke on flwr.proto.exec_pb2). Requests and answers are encoded
-# at the protobuf wire level; the field numbers are the same in every release.
+# at the protobuf wire level; the field numbers are the same in every release
+# (tests/unit/test_superlink_control_wire.py compares the bytes with each
+# tested release's own classes; it loads this file's functions, hence __main__).
 # Exit 1: not reachable (yet), the caller retries. Exit 2: the SuperLink
 # answered with an error twice in a row; retrying cannot help. Exit 3: refused
 # before changing anything (the message says why).
@@ -32,9 +34,6 @@ import ssl
 import sys
 import time
 from pathlib import Path
-
-command, protocol, api, address, ca_cert, server_name = sys.argv[1:7]
-args = sys.argv[7:]
 
 
 class Answered(RuntimeError):
@@ -222,19 +221,22 @@ def supernodes(keys_json: str, mode: str) -> dict[str, object]:
     }
 
 
-try:
-    if command == "health":
-        result = health(*args)
-    elif command == "supernodes":
-        result = supernodes(*args)
-    else:
-        sys.exit(f"unknown command {command}")
-except Answered as err:
-    print(f"{command}: the SuperLink answered with an error: {err}", file=sys.stderr)
-    sys.exit(2)
-except Refused as err:
-    print(f"{command}: refused, nothing was changed: {err}", file=sys.stderr)
-    sys.exit(3)
-except (RuntimeError, ValueError) as err:
-    sys.exit(f"{command} failed: {err}")
-print(json.dumps(result))
+if __name__ == "__main__":  # python -c runs it as __main__; tests load its functions
+    command, protocol, api, address, ca_cert, server_name = sys.argv[1:7]
+    args = sys.argv[7:]
+    try:
+        if command == "health":
+            result = health(*args)
+        elif command == "supernodes":
+            result = supernodes(*args)
+        else:
+            sys.exit(f"unknown command {command}")
+    except Answered as err:
+        print(f"{command}: the SuperLink answered with an error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except Refused as err:
+        print(f"{command}: refused, nothing was changed: {err}", file=sys.stderr)
+        sys.exit(3)
+    except (RuntimeError, ValueError) as err:
+        sys.exit(f"{command} failed: {err}")
+    print(json.dumps(result))
