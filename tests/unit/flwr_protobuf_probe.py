@@ -7,9 +7,10 @@ Run by test_superlink_control_wire.py in an interpreter of its own per release
 
 SITE holds the release's flwr/ package, unpacked from its wheel, and the
 protobuf its image pins. The spec names messages by Control API method and
-side (request or response) with their content as protobuf JSON; the answer
-gives each one's serialized bytes (hex), and the services and methods of the
-release's generated code.
+side (request or response) with their content as protobuf JSON, or as bytes
+(hex) to parse; the answer gives each one's serialized bytes (hex), its
+content as the release reads it (JSON, and which fields are set), the fields
+its type declares, and the services and methods of the release's generated code.
 """
 
 from __future__ import annotations
@@ -54,6 +55,33 @@ SAMPLES: dict[int, object] = {
 }
 
 
+TYPE_NAMES = {getattr(F, name): name[len("TYPE_") :].lower() for name in dir(F) if name.startswith("TYPE_")}
+
+
+def repeated(field: FieldDescriptor) -> bool:
+    # protobuf 6 deprecates label; 4 has only label.
+    return field.is_repeated if hasattr(F, "is_repeated") else field.label == F.LABEL_REPEATED
+
+
+def presence(field: FieldDescriptor) -> bool:
+    """Whether HasField answers for the field: a proto3 `optional` scalar
+    (its own synthetic oneof), a oneof member or a message, never a list."""
+    return not repeated(field) and (field.message_type is not None or field.containing_oneof is not None)
+
+
+def declared(field: FieldDescriptor) -> dict[str, Any]:
+    """A field as the release's type declares it."""
+    oneof = field.containing_oneof
+    return {
+        "number": field.number,
+        "name": field.name,
+        "type": TYPE_NAMES[field.type],
+        "repeated": repeated(field),
+        # proto3 `optional x` is a oneof of its own named _x.
+        "optional": oneof is not None and oneof.name == f"_{field.name}" and len(oneof.fields) == 1,
+    }
+
+
 def classes() -> tuple[dict[str, type[Message]], dict[str, dict[str, list[str]]]]:
     """Every message class and service of the release's generated code, by full name."""
     messages: dict[str, type[Message]] = {}
@@ -81,8 +109,7 @@ def fill(message: Message, depth: int = 0) -> None:
         if oneof is not None and message.WhichOneof(oneof.name) not in (None, field.name):
             continue
         value = getattr(message, field.name)
-        # protobuf 6 deprecates label; 4 has only label.
-        if field.is_repeated if hasattr(F, "is_repeated") else field.label == F.LABEL_REPEATED:
+        if repeated(field):
             if field.message_type is not None and field.message_type.GetOptions().map_entry:
                 entry_value = field.message_type.fields_by_name["value"]
                 if entry_value.message_type is not None:
@@ -123,13 +150,20 @@ def main() -> None:
             out["messages"][case_id] = {"absent": f"{case['service']} has no method {case['method']}"}
             continue
         type_name = methods[case["method"]][0 if case["side"] == "request" else 1]
-        message = json_format.ParseDict(case["json"], messages[type_name]())
+        message = messages[type_name]()
+        if "hex" in case:  # bytes someone else made, read by the release
+            message.ParseFromString(bytes.fromhex(case["hex"]))
+        else:  # a field the release does not have is left out when the case says so
+            json_format.ParseDict(case["json"], message, ignore_unknown_fields=case.get("ignore_unknown", False))
         if case.get("fill"):
             fill(message)
         out["messages"][case_id] = {
             "type": type_name,
             "hex": message.SerializeToString(deterministic=True).hex(),
             "json": json_format.MessageToDict(message, preserving_proto_field_name=True),
+            "fields": [declared(field) for field in message.DESCRIPTOR.fields],
+            # HasField of every field that tracks presence (proto3 optional, messages).
+            "has": {f.name: message.HasField(f.name) for f in message.DESCRIPTOR.fields if presence(f)},
         }
     json.dump(out, sys.stdout)
 

@@ -28,6 +28,7 @@ import json
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -132,6 +133,13 @@ KEYS = {
 # Node ids are random uint64s: the longest varints, the top bit set.
 NODE_IDS = [1, 127, 128, 300, 2**32, 2**63, 2**64 - 1]
 
+# What the script asks ListRuns for: every run, not the first page. Field 2,
+# limit (optional uint64), exists from Flower 1.27; from 1.40 an unset limit
+# means 20. 2**31 - 1 binds as every release's SQL LIMIT (sqlite3: signed
+# 64-bit integers), and no SuperLink holds that many runs.
+LIST_RUNS_LIMIT = 2**31 - 1
+MANY_RUNS = 25  # more than an unset limit lists (1.40+)
+
 # ListRunsResponse cases: run id -> (status, sub-status); every other field of
 # every run is filled in by the probe with whatever the release has.
 RUNS: dict[str, dict[int, tuple[str, str]]] = {
@@ -203,10 +211,16 @@ def message_specs(release: str, node_status: dict[str, str]) -> dict[str, dict[s
     """Every message the rows need, as protobuf JSON, by Control API method and side."""
     service = f"flwr.proto.{FACTS[release]['control_api']}"
 
-    def spec(method: str, side: str, content: dict[str, Any], fill: bool = False) -> dict[str, Any]:
-        return {"service": service, "method": method, "side": side, "json": content, "fill": fill}
+    def spec(method: str, side: str, content: dict[str, Any], fill: bool = False, **case: Any) -> dict[str, Any]:
+        return {"service": service, "method": method, "side": side, "json": content, "fill": fill, **case}
 
-    specs = {"ListRuns/request": spec("ListRuns", "request", {})}
+    specs = {
+        # The request as the release writes it; a release without the field leaves it out.
+        "ListRuns/request": spec("ListRuns", "request", {"limit": str(LIST_RUNS_LIMIT)}, ignore_unknown=True),
+        # The script's request as the release reads it, and the empty one it sent before.
+        "ListRuns/request/script": spec("ListRuns", "request", {}, hex=script_list_runs_request().hex()),
+        "ListRuns/request/empty": spec("ListRuns", "request", {}, hex=""),
+    }
     for case, runs in RUNS.items():
         run_dict = {
             str(run_id): {"run_id": str(run_id), "status": {"status": status, "sub_status": sub}}
@@ -231,12 +245,22 @@ def message_specs(release: str, node_status: dict[str, str]) -> dict[str, dict[s
     return specs
 
 
+# A ListRuns handler's body: the servicer's method (up to 1.32) or the function
+# the gRPC servicer and the HTTP router both call (1.33+), up to the next
+# definition at its indentation.
+LIST_RUNS_HANDLER = r"^( *)def (?:ListRuns|list_runs)\((.*?)(?=^\1(?:def |class |@)|\Z)"
+
+
 def sources(site: Path) -> dict[str, Any]:
     """What the release's own Python says, read as text: whether the SuperLink
     has an HTTP Control API (a router under /v1/control), the routes its flwr
     CLI client posts to (each path next to the gRPC method it stands for),
-    their media type, and the SuperNode statuses (NodeStatus) it stores."""
+    their media type, the SuperNode statuses (NodeStatus) it stores, and the
+    limit its ListRuns handler applies when the request sets none (1.27+:
+    `limit = request.limit if request.HasField("limit") else <this>`; null
+    when the handler reads no limit)."""
     http_router = False
+    unset_limit: set[str] = set()
     routes: dict[str, str] = {}
     media_type = ""
     node_status: dict[str, str] = {}
@@ -251,7 +275,19 @@ def sources(site: Path) -> dict[str, Any]:
         block = re.search(r"^class NodeStatus\b.*?(?=^\S|\Z)", text, re.MULTILINE | re.DOTALL)
         if block:
             node_status.update(re.findall(r'^\s+([A-Z_]+)\s*=\s*"([^"]*)"', block.group(0), re.MULTILINE))
-    return {"http_router": http_router, "routes": routes, "media_type": media_type, "node_status": node_status}
+        if path.is_relative_to(site / "flwr/superlink"):  # the SuperLink's handlers, not the CLI's client
+            for handler in re.finditer(LIST_RUNS_HANDLER, text, re.MULTILINE | re.DOTALL):
+                unset_limit.update(
+                    re.findall(r'limit = request\.limit if request\.HasField\("limit"\) else (\w+)', handler[2])
+                )
+    assert len(unset_limit) <= 1, f"ListRuns handlers disagree on an unset limit: {unset_limit}"
+    return {
+        "http_router": http_router,
+        "routes": routes,
+        "media_type": media_type,
+        "node_status": node_status,
+        "list_runs_unset_limit": next(iter(unset_limit), None),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -288,6 +324,21 @@ def golden(goldens: dict[str, dict[str, Any]], release: str, case_id: str) -> by
     message = goldens[release]["messages"][case_id]
     assert "absent" not in message, f"flwr {release}: {message['absent']}"
     return bytes.fromhex(message["hex"])
+
+
+def has_limit(goldens: dict[str, dict[str, Any]], release: str) -> bool:
+    """Whether the release's ListRunsRequest has field 2, limit (1.27+)."""
+    return any(f["number"] == 2 for f in goldens[release]["messages"]["ListRuns/request"]["fields"])
+
+
+def list_runs_request(goldens: dict[str, dict[str, Any]], release: str) -> bytes:
+    """The ListRunsRequest the script must send a release: limit = LIST_RUNS_LIMIT
+    as the release's own classes write it, or, for a release without the field
+    (it skips field 2: test_list_runs_request), as the oldest tested release with
+    the field writes it: the request is the same for every release."""
+    with_limit = [r for r in RELEASES if has_limit(goldens, r)]
+    assert with_limit, "no tested release has ListRunsRequest.limit"
+    return golden(goldens, release if release in with_limit else with_limit[0], "ListRuns/request")
 
 
 # --- the script, on a fake SuperLink of the release --------------------------------
@@ -400,6 +451,17 @@ def load_script() -> types.ModuleType:
     return module
 
 
+def script_list_runs_request() -> bytes:
+    """The bytes the script's list_runs() sends, whatever builds them."""
+    script = load_script()
+    sent: list[tuple[str, bytes]] = []
+    script.call = lambda method, request=b"": sent.append((method, request)) or b""  # type: ignore[attr-defined]
+    assert script.list_runs() == 0
+    ((method, request),) = sent
+    assert method == "ListRuns"
+    return bytes(request)
+
+
 @pytest.fixture
 def connect(monkeypatch: pytest.MonkeyPatch, goldens: dict[str, dict[str, Any]]) -> Callable[..., Any]:
     """connect(release, answers) -> (script, link): the script set up as the role
@@ -463,9 +525,82 @@ def test_list_runs(connect: Callable[..., Any], goldens: dict[str, dict[str, Any
     answer = golden(goldens, release, f"ListRuns/response/{case}")
     script, link = connect(release, {"ListRuns": answer})
     assert script.list_runs() == len(RUNS[case])
-    assert link.calls == [("ListRuns", golden(goldens, release, "ListRuns/request"))]
+    assert link.calls == [("ListRuns", list_runs_request(goldens, release))]
     # The entries it counts are the runs: field 1 of the answer, each a run_dict entry.
     assert [n for n, _ in script.fields(answer)].count(1) == len(RUNS[case])
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_list_runs_request(goldens: dict[str, dict[str, Any]], release: str) -> None:
+    """The script's ListRunsRequest as the release's classes read it: run_id
+    unset (every run, not one), limit = LIST_RUNS_LIMIT where the release has
+    the field (1.27+: field 2, optional uint64); a release without it skips
+    field 2 and reads an empty request, as it always did."""
+    read = goldens[release]["messages"]["ListRuns/request/script"]
+    declared = {f["number"]: f for f in read["fields"]}
+    uint64 = {"type": "uint64", "repeated": False, "optional": True}
+    assert declared[1] == {"number": 1, "name": "run_id", **uint64}
+    assert read["has"]["run_id"] is False
+    if has_limit(goldens, release):
+        assert declared[2] == {"number": 2, "name": "limit", **uint64}
+        assert read["has"]["limit"] is True
+        assert read["json"] == {"limit": str(LIST_RUNS_LIMIT)}
+        # Byte for byte what the release writes for that request.
+        assert script_list_runs_request() == golden(goldens, release, "ListRuns/request")
+    else:
+        assert read["json"] == {}  # nothing the release knows is set
+        assert goldens[release]["list_runs_unset_limit"] is None  # and its handler reads no limit
+        assert golden(goldens, release, "ListRuns/request") == b""
+
+
+def listed(goldens: dict[str, dict[str, Any]], release: str, case: str, runs: int) -> int:
+    """How many of `runs` runs the release's ListRuns handler returns for a
+    request, as its source decides: without run_id, `limit = request.limit if
+    request.HasField("limit") else <unset limit>` (1.27+; None up to 1.39, 20
+    from 1.40), then SQL LIMIT; before 1.27 every run. HasField and the value
+    are the release's classes' reading of the request."""
+    read = goldens[release]["messages"][case]
+    assert read["has"]["run_id"] is False  # a single run otherwise
+    unset = goldens[release]["list_runs_unset_limit"]
+    if unset is None:  # the handler reads no limit
+        return runs
+    if read["has"]["limit"]:
+        return min(runs, int(read["json"]["limit"]))
+    return runs if unset == "None" else min(runs, int(unset))
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_list_runs_lists_every_run(goldens: dict[str, dict[str, Any]], release: str) -> None:
+    """More runs than an unset limit lists (20 from 1.40): the release's handler
+    lists them all for the script's request, so health's count is the database's
+    (switch.yml compares it with the backup's SELECT COUNT(*) FROM run)."""
+    assert listed(goldens, release, "ListRuns/request/script", MANY_RUNS) == MANY_RUNS
+
+
+def test_an_empty_list_runs_request_stops_at_20(goldens: dict[str, dict[str, Any]]) -> None:
+    """What the script sent before: an empty request, which the newest tested
+    release answers with its first 20 runs, so a SuperLink with more failed its
+    health gate after a restore or a rollback."""
+    newest = RELEASES[-1]
+    assert goldens[newest]["list_runs_unset_limit"] == "20"
+    assert golden(goldens, newest, "ListRuns/request/empty") == b""
+    assert listed(goldens, newest, "ListRuns/request/empty", MANY_RUNS) == 20
+
+
+def test_list_runs_limit_binds_in_sqlite() -> None:
+    """The releases pass the limit to SQLite as a bound LIMIT (1.27-1.39 `LIMIT
+    :limit` through SQLAlchemy's text(), 1.40+ select().limit()), bound by
+    sqlite3: LIST_RUNS_LIMIT lists every run; past a signed 64-bit integer
+    (a uint64 can say up to 2**64 - 1) it would not bind at all."""
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE run (run_id INTEGER PRIMARY KEY, pending_at TEXT)")
+    db.executemany("INSERT INTO run VALUES (?, ?)", [(i, f"2026-01-01T00:00:{i:02}") for i in range(MANY_RUNS)])
+    query = "SELECT * FROM run ORDER BY pending_at DESC LIMIT :limit"
+    assert len(db.execute(query, {"limit": LIST_RUNS_LIMIT}).fetchall()) == MANY_RUNS
+    assert len(db.execute(query, {"limit": 2**63 - 1}).fetchall()) == MANY_RUNS
+    with pytest.raises(OverflowError):
+        db.execute(query, {"limit": 2**63})
+    db.close()
 
 
 @pytest.mark.parametrize("release", RELEASES)
@@ -481,7 +616,7 @@ def test_health(connect: Callable[..., Any], goldens: dict[str, dict[str, Any]],
         "protocol": facts["control_protocol"],
         "api": facts["control_api"],
     }
-    assert link.calls == [("ListRuns", golden(goldens, release, "ListRuns/request"))] * 2
+    assert link.calls == [("ListRuns", list_runs_request(goldens, release))] * 2
 
 
 @pytest.mark.parametrize(("release", "case"), rows(REGISTERING, [c[0] for c in SUPERNODE_CASES]))
@@ -629,7 +764,7 @@ def test_entry_point_over_http(goldens: dict[str, dict[str, Any]], release: str,
             "protocol": "http",
             "api": facts["control_api"],
         }
-        assert received == [("ListRuns", golden(goldens, release, "ListRuns/request"))] * 2
+        assert received == [("ListRuns", list_runs_request(goldens, release))] * 2
         return
     sent = [("ListNodes", golden(goldens, release, "ListNodes/request"))] + [
         (method, golden(goldens, release, f"{method}/request/{arg}")) for method, arg in requests

@@ -21,9 +21,10 @@
 #
 # Nothing from Flower is imported: its modules move between releases (the
 # gate once broke on flwr.proto.exec_pb2). Requests and answers are encoded
-# at the protobuf wire level; the field numbers are the same in every release
-# (tests/unit/test_superlink_control_wire.py compares the bytes with each
-# tested release's own classes; it loads this file's functions, hence __main__).
+# at the protobuf wire level; a field has the same number in every release
+# that has it (tests/unit/test_superlink_control_wire.py compares the bytes
+# with each tested release's own classes; it loads this file's functions,
+# hence __main__).
 # Exit 1: not reachable (yet), the caller retries. Exit 2: the SuperLink
 # answered with an error twice in a row; retrying cannot help. Exit 3: refused
 # before changing anything (the message says why).
@@ -155,9 +156,19 @@ def call(method: str, request: bytes = b"") -> bytes:
 # --- commands -------------------------------------------------------------------
 
 
+# ListRunsRequest without run_id (field 1) lists the runs. Field 2, limit
+# (optional uint64, Flower 1.27+), caps how many; from 1.40 an unset limit
+# means 20, so an empty request would never count more than 20 runs, and the
+# count a switch compares with its backup's (switch.yml) would be wrong. The
+# limit is always sent: a release before 1.27 has no field 2 and its protobuf
+# parser skips it. 2**31 - 1 is more runs than any SuperLink keeps, and within
+# every integer the releases bind it to (SQLite's LIMIT: signed 64-bit).
+LIST_RUNS_LIMIT = 2**31 - 1
+
+
 def list_runs() -> int:
     """Runs the SuperLink lists: entries of ListRunsResponse.run_dict (field 1)."""
-    return sum(1 for number, _ in fields(call("ListRuns")) if number == 1)
+    return sum(1 for number, _ in fields(call("ListRuns", encode(2, LIST_RUNS_LIMIT))) if number == 1)
 
 
 def health(database: str, settle: str) -> dict[str, object]:
