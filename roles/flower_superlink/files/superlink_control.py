@@ -21,7 +21,10 @@
 #
 # Nothing from Flower is imported: its modules move between releases (the
 # gate once broke on flwr.proto.exec_pb2). Requests and answers are encoded
-# at the protobuf wire level; the field numbers are the same in every release.
+# at the protobuf wire level; a field has the same number in every release
+# that has it (tests/unit/test_superlink_control_wire.py compares the bytes
+# with each tested release's own classes; it loads this file's functions,
+# hence __main__).
 # Exit 1: not reachable (yet), the caller retries. Exit 2: the SuperLink
 # answered with an error twice in a row; retrying cannot help. Exit 3: refused
 # before changing anything (the message says why).
@@ -32,9 +35,6 @@ import ssl
 import sys
 import time
 from pathlib import Path
-
-command, protocol, api, address, ca_cert, server_name = sys.argv[1:7]
-args = sys.argv[7:]
 
 
 class Answered(RuntimeError):
@@ -156,9 +156,19 @@ def call(method: str, request: bytes = b"") -> bytes:
 # --- commands -------------------------------------------------------------------
 
 
+# ListRunsRequest without run_id (field 1) lists the runs. Field 2, limit
+# (optional uint64, Flower 1.27+), caps how many; from 1.40 an unset limit
+# means 20, so an empty request would never count more than 20 runs, and the
+# count a switch compares with its backup's (switch.yml) would be wrong. The
+# limit is always sent: a release before 1.27 has no field 2 and its protobuf
+# parser skips it. 2**31 - 1 is more runs than any SuperLink keeps, and within
+# every integer the releases bind it to (SQLite's LIMIT: signed 64-bit).
+LIST_RUNS_LIMIT = 2**31 - 1
+
+
 def list_runs() -> int:
     """Runs the SuperLink lists: entries of ListRunsResponse.run_dict (field 1)."""
-    return sum(1 for number, _ in fields(call("ListRuns")) if number == 1)
+    return sum(1 for number, _ in fields(call("ListRuns", encode(2, LIST_RUNS_LIMIT))) if number == 1)
 
 
 def health(database: str, settle: str) -> dict[str, object]:
@@ -222,19 +232,22 @@ def supernodes(keys_json: str, mode: str) -> dict[str, object]:
     }
 
 
-try:
-    if command == "health":
-        result = health(*args)
-    elif command == "supernodes":
-        result = supernodes(*args)
-    else:
-        sys.exit(f"unknown command {command}")
-except Answered as err:
-    print(f"{command}: the SuperLink answered with an error: {err}", file=sys.stderr)
-    sys.exit(2)
-except Refused as err:
-    print(f"{command}: refused, nothing was changed: {err}", file=sys.stderr)
-    sys.exit(3)
-except (RuntimeError, ValueError) as err:
-    sys.exit(f"{command} failed: {err}")
-print(json.dumps(result))
+if __name__ == "__main__":  # python -c runs it as __main__; tests load its functions
+    command, protocol, api, address, ca_cert, server_name = sys.argv[1:7]
+    args = sys.argv[7:]
+    try:
+        if command == "health":
+            result = health(*args)
+        elif command == "supernodes":
+            result = supernodes(*args)
+        else:
+            sys.exit(f"unknown command {command}")
+    except Answered as err:
+        print(f"{command}: the SuperLink answered with an error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except Refused as err:
+        print(f"{command}: refused, nothing was changed: {err}", file=sys.stderr)
+        sys.exit(3)
+    except (RuntimeError, ValueError) as err:
+        sys.exit(f"{command} failed: {err}")
+    print(json.dumps(result))
