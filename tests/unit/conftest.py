@@ -27,6 +27,7 @@ RENDERED = {
     "flower_superlink_tls_server_name": "sl1",
     "flower_superlink_supernode_auth": True,
     "flower_superlink_backup_fetch_dir": "/srv/ansible/backups",
+    "flower_superlink_lock_path": "/run/lock/flower-superlink.ansible-lock",
 }
 
 
