@@ -20,7 +20,6 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.container_co
     ISOLATION_MODES,
     ContainerChecker,
 )
-from ansible_collections.flower_iac.federation.plugins.plugin_utils.superlink_config import FLAG_VARIABLES
 from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation import (
     HOSTNAME_RE,
     MEMORY_RE,
@@ -72,7 +71,13 @@ class SuperNodeChecker(ContainerChecker):
     readme = "roles/flower_supernode/README.md"
     # Where to set what a managed flag would: the SuperLink's table, whose
     # hints name flower_superlink_* variables (the SuperNode has no table).
-    flag_variables: ClassVar[dict[str, str]] = FLAG_VARIABLES
+    flag_variables: ClassVar[dict[str, str]] = {
+        "--isolation": "set flower_supernode_isolation",
+        "--superlink": "set flower_supernode_superlink_host (or flower_supernode_superlink_address)",
+        "--node-config": "set flower_supernode_node_config",
+        "--insecure": "TLS follows the SuperLink's (flower_superlink_insecure)",
+        "--root-certificates": "the CA comes from the SuperLink's deploy",
+    }
 
     def node(self) -> None:
         address = self.v("superlink_address")

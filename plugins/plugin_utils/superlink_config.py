@@ -143,6 +143,16 @@ class SuperLinkChecker(ContainerChecker):
                         "neither inside the other",
                         "the container owns the state directory; backups and configuration must stay out of its reach",
                     )
+        lock = self.v("lock_path")
+        if isinstance(lock, str) and (
+            posixpath.dirname(lock) != "/run/lock" or not FILE_NAME_RE.match(posixpath.basename(lock))
+        ):
+            # The lock module creates this file as root: anywhere else it
+            # could be a file of the system's, and off a tmpfs a lock would
+            # outlive a reboot.
+            self.err(
+                "lock_path", "must name a plain file directly in /run/lock", "such as /run/lock/flower-superlink.lock"
+            )
         db = self.v("database_name")
         if isinstance(db, str) and (not FILE_NAME_RE.match(db) or db.endswith((".json", "-journal", "-wal", "-shm"))):
             self.err("database_name", "must be a plain file name such as state.db (no '/', no leading dot)")

@@ -68,12 +68,7 @@ def test_every_entry_point_has_its_tasks(role: str) -> None:
 def test_no_private_variable_of_another_role(path: Path) -> None:
     mine = owner(path)
     foreign = sorted(
-        {
-            name
-            for role in ROLES
-            if role != mine
-            for name in re.findall(rf"(?<![\w.])_{{1,2}}{role}_\w+", code(path))
-        }
+        {name for role in ROLES if role != mine for name in re.findall(rf"(?<![\w.])_{{1,2}}{role}_\w+", code(path))}
     )
     assert foreign == [], f"{path.relative_to(ROOT)} reads another role's private variables"
 

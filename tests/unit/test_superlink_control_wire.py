@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, superlink
+from ansible_collections.flower_iac.federation.plugins.plugin_utils import releases
+from conftest import ROOT
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from packaging.tags import sys_tags
@@ -52,8 +53,8 @@ PROBE = Path(__file__).with_name("flwr_protobuf_probe.py")
 LOCKS = ROOT / "tests/images"
 IMAGE_WHEELS = ROOT / ".cache/wheels"  # tests/images/build.py's download cache
 CACHE = ROOT / ".cache/unit-flwr"
-RELEASES: list[str] = superlink.releases()["tested"]
-FACTS = {release: superlink.release_facts(release) for release in RELEASES}
+RELEASES: list[str] = releases.releases()["tested"]
+FACTS = {release: releases.release_facts(release) for release in RELEASES}
 # Releases whose SuperNodes the role registers through the Control API
 # (tasks/supernodes.yml); before them, a key file read at start.
 REGISTERING = [r for r in RELEASES if FACTS[r]["auth"] == "register"]

@@ -34,6 +34,10 @@ CASES = [
     ("prefix-node-config", ["--node-c=x"], "Flower reads as --node-config"),
     ("prefix-private-key", ["--auth-supernode-pri=/k"], "Flower reads as --auth-supernode-private-key"),
     ("prefix-isolation", ["--iso", "subprocess"], "Flower reads as --isolation"),
+    # The hint names the SuperNode's own variable, never the SuperLink's.
+    ("hint-isolation", ["--iso", "subprocess"], "set flower_supernode_isolation"),
+    ("hint-superlink", ["--superlink=x:9092"], "set flower_supernode_superlink_host"),
+    ("hint-node-config", ["--node-config=a=1"], "set flower_supernode_node_config"),
     ("not-managed", ["--max-retries=3"], ""),
     ("not-a-prefix", ["--insecurely"], ""),
 ]
@@ -47,6 +51,7 @@ def test_flags_as_flower_reads_them(config: dict[str, Any], args: list[str], fra
         assert errors == []
     else:
         assert any(fragment in e for e in errors), errors
+        assert not any("flower_superlink_isolation" in e for e in errors), errors
 
 
 def test_registers_the_names_the_role_calls() -> None:

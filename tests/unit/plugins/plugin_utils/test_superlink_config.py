@@ -120,6 +120,18 @@ CASES: list[tuple[str, dict[str, Any], str]] = [
         "shares one HTTP port",
     ),
     # --- directories on the controller, used only when the role writes there -----
+    # --- the lock's file: created as root, so only directly in /run/lock -------------
+    ("lock-default-name", {"flower_superlink_lock_path": "/run/lock/flower-superlink.ansible-lock"}, ""),
+    ("lock-own-name", {"flower_superlink_lock_path": "/run/lock/fl2.lock"}, ""),
+    ("lock-in-etc", {"flower_superlink_lock_path": "/etc/cron.d/flower"}, "directly in /run/lock"),
+    ("lock-dotdot", {"flower_superlink_lock_path": "/run/lock/../../etc/passwd"}, "directly in /run/lock"),
+    ("lock-subdirectory", {"flower_superlink_lock_path": "/run/lock/a/b.lock"}, "directly in /run/lock"),
+    ("lock-directory-itself", {"flower_superlink_lock_path": "/run/lock/"}, "directly in /run/lock"),
+    ("lock-hidden", {"flower_superlink_lock_path": "/run/lock/.x"}, "directly in /run/lock"),
+    ("lock-relative", {"flower_superlink_lock_path": "run/lock/x.lock"}, "directly in /run/lock"),
+    ("lock-on-run", {"flower_superlink_lock_path": "/run/x.lock"}, "directly in /run/lock"),
+    ("lock-var-run", {"flower_superlink_lock_path": "/var/run/lock/x.lock"}, "directly in /run/lock"),
+    ("lock-space", {"flower_superlink_lock_path": "/run/lock/a b"}, "directly in /run/lock"),
     (
         "tls-dir-relative",
         {"flower_superlink_tls_generate": True, "flower_superlink_tls_generate_dir": ".tls"},
