@@ -118,9 +118,17 @@ def deployment(host: Any) -> Deployment:
 
 @pytest.fixture(scope="module")
 def container(host: Any, deployment: Deployment) -> dict[str, Any]:
-    """`docker inspect` of the SuperLink container on the target."""
-    inspected: list[dict[str, Any]] = json.loads(host.check_output("docker inspect %s", deployment.container))
-    return inspected[0]
+    """`docker inspect` of the SuperLink container on the target, once it runs.
+
+    A test before may have restarted the unit: `systemctl restart` returns
+    once `docker run` has started, before the engine has made the container."""
+
+    def running() -> dict[str, Any] | None:
+        res = host.run("docker inspect %s", deployment.container)
+        inspected: list[dict[str, Any]] = json.loads(res.stdout or "[]") if res.rc == 0 else []
+        return inspected[0] if inspected and inspected[0]["State"]["Running"] else None
+
+    return wait_for(running, 60, f"container {deployment.container} running")
 
 
 def _as_bool(value: Any) -> bool:
