@@ -161,8 +161,15 @@ def test_scheduled_backup_reaches_the_repository(host: Any, flwr: Flwr) -> None:
 
 
 def test_the_repository_check_passes_and_is_reported(host: Any) -> None:
-    assert host.run("systemctl start flower-offsite-backup-check.service").rc == 0
-    assert metrics(host)[("repository_check_success", "")] == 1
+    # The check unit prunes (the data of what the backups' forget removed), then checks; both
+    # take the repository's exclusive lock, which a scheduled backup starting meanwhile would meet.
+    no_backup_within(host, 120)
+    result = host.run("systemctl start flower-offsite-backup-check.service")
+    assert result.rc == 0, host.run("journalctl -u flower-offsite-backup-check.service -n 20 --no-pager").stdout
+    seen = metrics(host)
+    assert seen[("repository_prune_success", "")] == 1
+    assert seen[("repository_check_success", "")] == 1
+    assert seen[("repository_prune_timestamp_seconds", "")] <= seen[("repository_check_timestamp_seconds", "")]
 
 
 @pytest.fixture

@@ -6,9 +6,12 @@ tasks; there is no Ansible on the host when the timer fires. Commands:
 
     backup  CONFIG         take the same checked backup as backup.yml (under the
                            SuperLink's lock), keep the newest few scheduled ones
-                           locally, send it to the repository, apply the
-                           repository's retention, write the metrics file
-    check   CONFIG         restic check of the repository (and a share of its data)
+                           locally, send it to the repository, forget the
+                           snapshots the retention policy no longer names,
+                           write the metrics file
+    check   CONFIG         restic prune of the repository (the forgotten
+                           snapshots' data), then restic check (and a share
+                           of its data)
     restic  CONFIG ARGS..  any restic command with the repository's settings
     probe                  can the repository be opened (ok, wrong-password,
                            absent, unreachable)?
@@ -89,13 +92,18 @@ def backup_args(config: dict, paths: list[Path]) -> list[str]:
 
 
 def forget_args(config: dict) -> list[str]:
-    """restic forget --prune of this SuperLink's snapshots, the keep_* policy applied per host and set of tags.
+    """restic forget of this SuperLink's snapshots, the keep_* policy applied per host and set of tags.
 
     Not restic's default grouping, by host and paths: every backup's file names
     carry its time, so each snapshot was a group of its own that every rule kept.
+    No --prune: forget only deletes snapshot files, quickly; the data that only
+    forgotten snapshots used is removed by prune() at the check schedule. Both
+    take the repository's exclusive lock and restic 0.14 does not wait for a
+    lock: a prune after every hourly backup of every host would hold it for as
+    long as the prune runs and fail the other hosts' backups that start meanwhile.
     """
     only = ["--host", config["host"], "--tag", f"{TAG},{SUPERLINK_TAG}{superlink_name(config)}"]
-    return ["forget", "--prune", *only, "--group-by", "host,tags", *config["forget"]]
+    return ["forget", *only, "--group-by", "host,tags", *config["forget"]]
 
 
 def unclaimed(config: dict, snapshots: list[dict]) -> list[str]:
@@ -193,10 +201,12 @@ def write_metrics(config: dict, state: dict) -> None:
             if value is not None:
                 lines.append(f'{full}{{host="{config["host"]}",location="{location}"}} {value}')
     for name, help_text in [
+        ("prune_timestamp_seconds", "Time of the last repository prune (restic prune, before the check)."),
+        ("prune_success", "1 when the last repository prune succeeded."),
         ("check_timestamp_seconds", "Time of the last repository check (restic check)."),
         ("check_success", "1 when the last repository check passed."),
     ]:
-        value = state.get("check", {}).get(name)
+        value = state.get(name.split("_")[0], {}).get(name)  # state["prune"], state["check"]
         if value is not None:
             full = f"flower_superlink_backup_repository_{name}"
             lines += [f"# HELP {full} {help_text}", f"# TYPE {full} gauge"]
@@ -335,15 +345,46 @@ def retention(config: dict) -> None:
         raise Refused(restic_error(forgot))
 
 
+def repository_step(config: dict, *args: str) -> None:
+    """One restic command on the whole repository (prune, check); a failure in restic's words."""
+    try:
+        done = restic(config, *args)
+    except subprocess.TimeoutExpired as err:
+        raise Refused(f"it did not finish within {err.timeout:.0f} s") from None
+    if done.returncode != 0:
+        raise Refused(restic_error(done))
+
+
+def prune(config: dict) -> None:
+    """restic prune: the data that only forgotten snapshots used leaves the repository (every
+    host's: backups only forget). It holds the repository's exclusive lock while it runs, so it
+    runs at the check schedule, not after every backup."""
+    repository_step(config, "prune")
+
+
+def check(config: dict) -> None:
+    """restic check, reading back check_read_data of the stored data."""
+    read = config.get("check_read_data")
+    repository_step(config, "check", *([f"--read-data-subset={read}"] if read else []))
+
+
 def cmd_check(config: dict) -> dict:
+    """prune(), then check(). Each result is recorded (state, metrics); a failure of either fails
+    the command, and the check runs even when the prune failed."""
     state = load_state(config)
-    args = ["check"] + ([f"--read-data-subset={config['check_read_data']}"] if config.get("check_read_data") else [])
-    checked = restic(config, *args)
-    state["check"] = {"check_timestamp_seconds": int(time.time()), "check_success": int(checked.returncode == 0)}
-    save_state(config, state)
-    if checked.returncode != 0:
-        raise Refused(f"restic check of the repository failed: {restic_error(checked)}")
-    return {"check": "ok"}
+    failed = []
+    for step, run in (("prune", prune), ("check", check)):
+        try:
+            run(config)
+            ok = 1
+        except Refused as err:
+            failed.append(f"restic {step} of the repository failed: {err}")
+            ok = 0
+        state[step] = {f"{step}_timestamp_seconds": int(time.time()), f"{step}_success": ok}
+        save_state(config, state)
+    if failed:
+        raise Refused("; ".join(failed))
+    return {"prune": "ok", "check": "ok"}
 
 
 @contextlib.contextmanager

@@ -8,8 +8,10 @@ repository in tmp_path: snapshots of small files named as the agent names its
 backups, taken with the agent's own `restic backup` arguments plus `--time`,
 across thirteen months; then the agent's own retention (retention(): claim
 the snapshots from before they named their SuperLink, then the forget argv of
-forget_args()) for each SuperLink, through the agent's restic(). What remains
-must be exactly what the keep rules name, computed here independently.
+forget_args()) for each SuperLink, through the agent's restic(), and the
+check unit's command (cmd_check: prune, then check). What remains must be
+exactly what the keep rules name, computed here independently, and the prune
+must give the removed snapshots' space back.
 
 restic's rule (forget --help, 0.14): each --keep-<period> N keeps the newest
 snapshot of each of the N most recent periods that have snapshots, in each
@@ -19,7 +21,7 @@ snapshot while a count is not used up.
 
 The timeline costs one restic process per snapshot (about 0.1 s of CPU each;
 0.5 to 1 s of wall time on a 2-core machine busy with Molecule): a year of
-hourly backups would be 8760, so it is sparse; 84 restic runs in all. Hourly for the last 27 hours, daily
+hourly backups would be 8760, so it is sparse; 85 restic runs in all. Hourly for the last 27 hours, daily
 for the week before, a few per week and month back to 13 months; each rule
 meets its boundary (the 25th hour, the 8th day, the 5th week, the 13th month
 are removed), periods hold an older snapshot that must go, and months and ISO
@@ -91,7 +93,8 @@ KEEP_ROWS = [
 
 @pytest.mark.parametrize(("keep", "expected"), [r[1:] for r in KEEP_ROWS], ids=[r[0] for r in KEEP_ROWS])
 def test_forget_args_per_keep_setting(keep: dict[str, int], expected: list[str]) -> None:
-    head = ["forget", "--prune", "--host", "sl1", "--tag", TAG_FILTER + "flower-superlink", "--group-by", "host,tags"]
+    # No --prune: the hourly forget is quick; the check unit prunes (cmd_check).
+    head = ["forget", "--host", "sl1", "--tag", TAG_FILTER + "flower-superlink", "--group-by", "host,tags"]
     assert agent.forget_args(settings("sl1", "flower-superlink", keep)) == head + expected
 
 
@@ -110,8 +113,8 @@ NAME_ROWS = [
 @pytest.mark.parametrize(("host", "superlink", "tags"), [r[1:] for r in NAME_ROWS], ids=[r[0] for r in NAME_ROWS])
 def test_names_are_argv_elements(host: str, superlink: str | None, tags: str) -> None:
     argv = agent.forget_args(settings(host, superlink))
-    assert argv[:8] == ["forget", "--prune", "--host", host, "--tag", tags, "--group-by", "host,tags"]
-    assert argv[8:] == keep_args(DEFAULTS)
+    assert argv[:7] == ["forget", "--host", host, "--tag", tags, "--group-by", "host,tags"]
+    assert argv[7:] == keep_args(DEFAULTS)
     sent = agent.backup_args(settings(host, superlink), [Path("/b/state-x-scheduled.db"), Path("/b/x y.json")])
     name = tags.removeprefix(TAG_FILTER)
     tagged = ["--tag", "flower-superlink", "--tag", "scheduled", "--tag", f"superlink:{name}"]
@@ -146,7 +149,7 @@ def test_which_old_snapshots_are_claimed(tags: list[str], paths: list[str], clai
 
 def test_a_backup_is_sent_then_retention_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """cmd_backup's calls to restic, in order: the backup, the listing for old snapshots to claim, their
-    tag, the forget; a failing forget fails the backup with the snapshot named."""
+    tag, the forget (and no prune); a failing forget fails the backup with the snapshot named."""
     old = {"id": "a" * 64, "tags": ["flower-superlink", "scheduled"], "paths": [OLD + ".db", OLD + ".json"]}
     answers = {
         "backup": json.dumps({"message_type": "summary", "snapshot_id": "b" * 64}),
@@ -174,6 +177,90 @@ def test_a_backup_is_sent_then_retention_runs(tmp_path: Path, monkeypatch: pytes
     ]
     with pytest.raises(agent.Refused, match=r"backup bbbbbbbb stored, but the repository's retention failed: forget"):
         agent.cmd_backup({**config, "fail_forget": True})
+
+
+# restic 0.14's words when another host's backup holds the repository (it does not wait for a lock).
+LOCKED = (
+    "unable to create lock in backend: repository is already locked by PID 6535 on sl-2 by root (UID 0, GID 0)\n"
+    "lock was created at 2025-06-18 10:02:11 (1.9s ago)\nstorage ID 5445deb0\n"
+    "the `unlock` command can be used to remove stale locks\n"
+)
+LOCKED_SAID = "repository is already locked by PID 6535 on sl-2 by root (UID 0, GID 0) / lock was created at"
+DAMAGED = "Fatal: repository contains errors\n"
+TIMED_OUT = subprocess.TimeoutExpired(["restic", "prune"], 3600)
+PRUNE_FAILED, CHECK_FAILED = "restic prune of the repository failed: ", "restic check of the repository failed: "
+CHECK_ROWS = [
+    # id, what prune and check do (None: pass; str: fail with that stderr; an exception: raised),
+    # the error (a regular expression; None: none), prune_success, check_success
+    ("both-pass", None, None, None, 1, 1),
+    ("prune-locked", LOCKED, None, PRUNE_FAILED + "unable to create lock in backend: ", 0, 1),
+    ("prune-times-out", TIMED_OUT, None, PRUNE_FAILED + "it did not finish within 3600 s", 0, 1),
+    ("check-fails", None, DAMAGED, CHECK_FAILED + "Fatal: repository contains errors", 1, 0),
+    ("both-fail", LOCKED, DAMAGED, PRUNE_FAILED + "unable to create lock .*; " + CHECK_FAILED + "Fatal: rep", 0, 0),
+]
+
+
+@pytest.mark.parametrize(
+    ("prune", "check", "error", "prune_ok", "check_ok"), [r[1:] for r in CHECK_ROWS], ids=[r[0] for r in CHECK_ROWS]
+)
+def test_the_check_prunes_then_checks(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    prune: str | Exception | None,
+    check: str | None,
+    error: str | None,
+    prune_ok: int,
+    check_ok: int,
+) -> None:
+    """cmd_check (the check unit): restic prune, then restic check, the check even when the prune
+    failed; each failure in its own words, and each result in the state and the metrics."""
+    calls: list[tuple[str, ...]] = []
+    does = {"prune": prune, "check": check}
+
+    def restic(config: dict[str, Any], *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
+        calls.append(args)
+        done = does[args[0]]
+        if isinstance(done, Exception):
+            raise done
+        return subprocess.CompletedProcess(args, int(done is not None), "", done or "")
+
+    monkeypatch.setattr(agent, "restic", restic)
+    metrics_file = tmp_path / "flower_offsite_backup.prom"
+    config = {**settings("sl1", "flower-superlink"), "cache_dir": str(tmp_path), "metrics_file": str(metrics_file)}
+    config["check_read_data"] = "5%"
+    (tmp_path / "state.json").write_text(json.dumps({"offsite": {"last_attempt_success": 1}}))
+    if error is None:
+        assert agent.cmd_check(config) == {"prune": "ok", "check": "ok"}
+    else:
+        with pytest.raises(agent.Refused, match=error) as refused:
+            agent.cmd_check(config)
+        if prune == LOCKED:
+            assert LOCKED_SAID in str(refused.value)  # restic's own words, the last lines
+    assert calls == [("prune",), ("check", "--read-data-subset=5%")]
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["offsite"] == {"last_attempt_success": 1}  # the backup's results are kept
+    assert state["prune"]["prune_success"] == prune_ok
+    assert state["check"]["check_success"] == check_ok
+    assert state["prune"]["prune_timestamp_seconds"] <= state["check"]["check_timestamp_seconds"]
+    samples = dict(line.rsplit(" ", 1) for line in metrics_file.read_text().splitlines() if line[:1] != "#")
+    repository = 'flower_superlink_backup_repository_{}{{host="sl1"}}'
+    assert samples[repository.format("prune_success")] == str(prune_ok)
+    assert samples[repository.format("check_success")] == str(check_ok)
+    assert samples[repository.format("prune_timestamp_seconds")] == str(state["prune"]["prune_timestamp_seconds"])
+    assert samples['flower_superlink_backup_last_attempt_success{host="sl1",location="offsite"}'] == "1"
+
+
+def test_the_check_reads_no_data_when_told_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, ...]] = []
+
+    def restic(config: dict[str, Any], *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
+        calls.append(args)
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(agent, "restic", restic)
+    config = {**settings("sl1", "flower-superlink"), "cache_dir": str(tmp_path), "metrics_file": ""}
+    agent.cmd_check({**config, "check_read_data": ""})
+    assert calls == [("prune",), ("check",)]
 
 
 # --- a simulated year, real restic ------------------------------------------------
@@ -346,10 +433,14 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     seen["before"] = repo.data()
     for config in (main, second, other):
         agent.retention(config)
+    seen["forgotten"] = repo.data()
+    # The check unit's command, on sl1: prune (every host's forgotten data), then check, reading all data back.
+    metrics_file = repo.base / "flower_offsite_backup.prom"
+    seen["checked"] = agent.cmd_check({**main, "metrics_file": str(metrics_file), "check_read_data": "100%"})
     seen["after"] = repo.data()
+    seen["metrics"] = metrics_file.read_text()
     seen["listed_main_after"] = agent.cmd_snapshots(main, "sl1")
     seen["left"] = repo.snapshots()
-    repo.restic(repo.access, "check")
     return seen
 
 
@@ -385,12 +476,18 @@ def test_exactly_what_the_keep_rules_name_remains(year: dict[str, Any]) -> None:
     assert len(policy(MAIN_TIMES, DEFAULTS)) == 42
 
 
-def test_prune_gives_the_space_back(year: dict[str, Any]) -> None:
+def test_forget_then_the_checks_prune_gives_the_space_back(year: dict[str, Any]) -> None:
     (packs_before, bytes_before), (packs_after, bytes_after) = year["before"], year["after"]
-    # Each backup's data went into packs of its own, so a removed one's are wholly unused: gone.
+    # The backups' forget deletes snapshots only: not one pack goes (no --prune after every backup).
+    assert year["forgotten"] == year["before"]
+    # The check unit's prune: each backup's data went into packs of its own, so a removed one's are
+    # wholly unused: gone. Then restic check passed, reading every pack back.
     assert REMOVED == 18
     assert packs_after <= packs_before - REMOVED, (packs_before, packs_after)
     assert bytes_before - bytes_after >= REMOVED * DATA, (bytes_before, bytes_after)
+    assert year["checked"] == {"prune": "ok", "check": "ok"}
+    for name in ("prune_success", "check_success"):
+        assert f'flower_superlink_backup_repository_{name}{{host="sl1"}} 1' in year["metrics"].splitlines()
 
 
 def test_restore_lists_this_superlinks_snapshots(year: dict[str, Any]) -> None:
