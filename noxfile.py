@@ -78,7 +78,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def unit(session: nox.Session) -> None:
-    """Unit tests (tests/unit): the roles' rules and encoders, no host, no Docker, seconds."""
+    """Unit tests (tests/unit): the roles' rules and encoders, restic retention, no host, no Docker."""
     env = toolchain(session)
     session.run(tool("pytest"), "-q", "-p", "no:cacheprovider", "tests/unit", *session.posargs, env=env, external=True)
 

@@ -135,14 +135,17 @@ def test_scheduled_backup_reaches_the_repository(host: Any, flwr: Flwr) -> None:
     # No SuperNode runs them; stopped, they no longer write to the database.
     flwr.stop_running()
     no_backup_within(host, 120)
-    before = len(snapshots(host))
+    before = {s["id"] for s in snapshots(host)}
     result = start_backup(host)
     assert result.rc == 0, host.run(f"journalctl -u {SERVICE} -n 20 --no-pager").stdout
     taken = snapshots(host)
-    assert len(taken) == before + 1
     newest = taken[-1]
+    assert newest["id"] not in before
     assert newest["hostname"] == "flower-offsite-superlink"
-    assert {"flower-superlink", "scheduled"} <= set(newest["tags"])
+    assert {"flower-superlink", "scheduled", "superlink:flower-superlink"} <= set(newest["tags"])
+    # Retention ran: the scenario lasts less than the 24 hours kept, one snapshot per hour (the newest).
+    hours = [s["time"][:13] for s in taken]
+    assert len(hours) == len(set(hours)), hours
     # The snapshot holds a checked copy with its manifest, which counts the runs.
     manifest = next(p for p in newest["paths"] if p.endswith(".json"))
     # By its ID: the hourly timer may add a snapshot of its own at any moment.
@@ -158,8 +161,15 @@ def test_scheduled_backup_reaches_the_repository(host: Any, flwr: Flwr) -> None:
 
 
 def test_the_repository_check_passes_and_is_reported(host: Any) -> None:
-    assert host.run("systemctl start flower-offsite-backup-check.service").rc == 0
-    assert metrics(host)[("repository_check_success", "")] == 1
+    # The check unit prunes (the data of what the backups' forget removed), then checks; both
+    # take the repository's exclusive lock, which a scheduled backup starting meanwhile would meet.
+    no_backup_within(host, 120)
+    result = host.run("systemctl start flower-offsite-backup-check.service")
+    assert result.rc == 0, host.run("journalctl -u flower-offsite-backup-check.service -n 20 --no-pager").stdout
+    seen = metrics(host)
+    assert seen[("repository_prune_success", "")] == 1
+    assert seen[("repository_check_success", "")] == 1
+    assert seen[("repository_prune_timestamp_seconds", "")] <= seen[("repository_check_timestamp_seconds", "")]
 
 
 @pytest.fixture

@@ -6,13 +6,16 @@ tasks; there is no Ansible on the host when the timer fires. Commands:
 
     backup  CONFIG         take the same checked backup as backup.yml (under the
                            SuperLink's lock), keep the newest few scheduled ones
-                           locally, send it to the repository, apply the
-                           repository's retention, write the metrics file
-    check   CONFIG         restic check of the repository (and a share of its data)
+                           locally, send it to the repository, forget the
+                           snapshots the retention policy no longer names,
+                           write the metrics file
+    check   CONFIG         restic prune of the repository (the forgotten
+                           snapshots' data), then restic check (and a share
+                           of its data)
     restic  CONFIG ARGS..  any restic command with the repository's settings
     probe                  can the repository be opened (ok, wrong-password,
                            absent, unreachable)?
-    snapshots HOST         the host's snapshots, oldest first
+    snapshots HOST         this SuperLink's snapshots on HOST, oldest first
     fetch   ID             download snapshot ID, check it against its manifest
                            and install it as a local backup; prints what it holds
 
@@ -45,6 +48,9 @@ from pathlib import Path
 from flower_superlink_state import LockHeld, Refused, acquire_lock, backup, default_holder, describe, release_lock
 
 TAG = "flower-superlink"
+# Every snapshot also names its SuperLink, by unit name (superlink:NAME): one
+# host may run several, and retention and restore keep them apart.
+SUPERLINK_TAG = "superlink:"
 SFTP_SHORT = re.compile(r"sftp:(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:]+):(?P<path>.+)\Z")
 
 
@@ -58,6 +64,62 @@ def load(config_path: str) -> dict:
     config["repository"] = repo["repository"]
     config["environment"] = repo.get("environment", {})
     return config
+
+
+def superlink_name(config: dict) -> str:
+    """The SuperLink this agent backs up: its unit name (flower_superlink_service_name).
+
+    An agent.json written before the name was (a new agent installed, the play
+    stopped before it wrote the settings) has the lock, named after the unit:
+    /run/lock/<name>.ansible-lock.
+    """
+    name = config.get("superlink") or Path(config["lock"]).name.removesuffix(".ansible-lock")
+    if not name or "," in name or not name.isprintable():
+        raise Refused(f"{name!r} cannot name the SuperLink in a restic tag (a comma or control character)")
+    return name
+
+
+def of_superlink(snapshot: dict, name: str) -> bool:
+    """Is it this SuperLink's snapshot? Those taken before snapshots named their SuperLink count as anyone's."""
+    named = [tag for tag in snapshot.get("tags") or [] if tag.startswith(SUPERLINK_TAG)]
+    return not named or SUPERLINK_TAG + name in named
+
+
+def backup_args(config: dict, paths: list[Path]) -> list[str]:
+    """restic backup of one local backup (database copy and manifest): the host's name and the SuperLink's tag."""
+    tags = [arg for tag in (TAG, "scheduled", SUPERLINK_TAG + superlink_name(config)) for arg in ("--tag", tag)]
+    return ["backup", "--json", "--host", config["host"], *tags, *map(str, paths)]
+
+
+def forget_args(config: dict) -> list[str]:
+    """restic forget of this SuperLink's snapshots, the keep_* policy applied per host and set of tags.
+
+    Not restic's default grouping, by host and paths: every backup's file names
+    carry its time, so each snapshot was a group of its own that every rule kept.
+    No --prune: forget only deletes snapshot files, quickly; the data that only
+    forgotten snapshots used is removed by prune() at the check schedule. Both
+    take the repository's exclusive lock and restic 0.14 does not wait for a
+    lock: a prune after every hourly backup of every host would hold it for as
+    long as the prune runs and fail the other hosts' backups that start meanwhile.
+    """
+    only = ["--host", config["host"], "--tag", f"{TAG},{SUPERLINK_TAG}{superlink_name(config)}"]
+    return ["forget", *only, "--group-by", "host,tags", *config["forget"]]
+
+
+def unclaimed(config: dict, snapshots: list[dict]) -> list[str]:
+    """IDs of this SuperLink's snapshots from before they named it (no superlink: tag), known by
+    their paths: its own scheduled backups, <backup_dir>/<database stem>-<time>-scheduled.db/.json."""
+    folder = Path(config["backup_dir"])
+    stem = re.escape(Path(config["database"]).stem)
+    name = re.compile(stem + r"-[0-9]{8}T[0-9]{6}\.[0-9]{6}Z-scheduled\.(db|json)\Z")
+    return [
+        snapshot["id"]
+        for snapshot in snapshots
+        if {TAG, "scheduled"} <= set(snapshot.get("tags") or [])
+        and not any(tag.startswith(SUPERLINK_TAG) for tag in snapshot["tags"])
+        and snapshot.get("paths")
+        and all(Path(p).parent == folder and name.match(Path(p).name) for p in snapshot["paths"])
+    ]
 
 
 def sftp_command(repository: str, key: str, known_hosts: str) -> list[str]:
@@ -139,10 +201,12 @@ def write_metrics(config: dict, state: dict) -> None:
             if value is not None:
                 lines.append(f'{full}{{host="{config["host"]}",location="{location}"}} {value}')
     for name, help_text in [
+        ("prune_timestamp_seconds", "Time of the last repository prune (restic prune, before the check)."),
+        ("prune_success", "1 when the last repository prune succeeded."),
         ("check_timestamp_seconds", "Time of the last repository check (restic check)."),
         ("check_success", "1 when the last repository check passed."),
     ]:
-        value = state.get("check", {}).get(name)
+        value = state.get(name.split("_")[0], {}).get(name)  # state["prune"], state["check"]
         if value is not None:
             full = f"flower_superlink_backup_repository_{name}"
             lines += [f"# HELP {full} {help_text}", f"# TYPE {full} gauge"]
@@ -223,6 +287,7 @@ def local_backup(config: dict) -> dict:
 
 
 def cmd_backup(config: dict) -> dict:
+    superlink_name(config)  # a name no tag can carry fails before anything is taken
     state = load_state(config)
     now = int(time.time())
     for location in ("local", "offsite"):
@@ -237,9 +302,7 @@ def cmd_backup(config: dict) -> dict:
     state["local"].update(good, last_attempt_success=1)
     save_state(config, state)
     db, manifest = Path(result["path"]), Path(result["path"]).with_suffix(".json")
-    sent = restic(
-        config, "backup", "--json", "--host", config["host"], "--tag", TAG, "--tag", "scheduled", str(db), str(manifest)
-    )
+    sent = restic(config, *backup_args(config, [db, manifest]))
     snapshot = ""
     for line in sent.stdout.splitlines():
         try:
@@ -257,21 +320,71 @@ def cmd_backup(config: dict) -> dict:
         )
     state["offsite"].update(good, last_attempt_success=1)
     save_state(config, state)
-    forgot = restic(config, "forget", "--prune", "--host", config["host"], "--tag", TAG, *config["forget"])
-    if forgot.returncode != 0:
-        raise Refused(f"backup {snapshot[:8]} stored, but the repository's retention failed: {restic_error(forgot)}")
+    try:
+        retention(config)
+    except Refused as err:
+        raise Refused(f"backup {snapshot[:8]} stored, but the repository's retention failed: {err}") from None
     return {"backup": str(db), "runs": result["runs"], "size": result["size"], "snapshot": snapshot}
 
 
+def retention(config: dict) -> None:
+    """The keep_* policy on this SuperLink's snapshots (forget_args), after it claims the ones it
+    took before snapshots named their SuperLink (tags them superlink:NAME, which gives them new
+    IDs): from then on they age out with the rest. Snapshots of this host that are nobody's by
+    their paths (another backup directory) are left as they are."""
+    listed = restic(config, "snapshots", "--json", "--host", config["host"], "--tag", TAG, timeout=600)
+    if listed.returncode != 0:
+        raise Refused(restic_error(listed))
+    ids = unclaimed(config, json.loads(listed.stdout or "[]") or [])
+    for start in range(0, len(ids), 100):
+        tagged = restic(config, "tag", "--add", SUPERLINK_TAG + superlink_name(config), *ids[start : start + 100])
+        if tagged.returncode != 0:
+            raise Refused(restic_error(tagged))
+    forgot = restic(config, *forget_args(config))
+    if forgot.returncode != 0:
+        raise Refused(restic_error(forgot))
+
+
+def repository_step(config: dict, *args: str) -> None:
+    """One restic command on the whole repository (prune, check); a failure in restic's words."""
+    try:
+        done = restic(config, *args)
+    except subprocess.TimeoutExpired as err:
+        raise Refused(f"it did not finish within {err.timeout:.0f} s") from None
+    if done.returncode != 0:
+        raise Refused(restic_error(done))
+
+
+def prune(config: dict) -> None:
+    """restic prune: the data that only forgotten snapshots used leaves the repository (every
+    host's: backups only forget). It holds the repository's exclusive lock while it runs, so it
+    runs at the check schedule, not after every backup."""
+    repository_step(config, "prune")
+
+
+def check(config: dict) -> None:
+    """restic check, reading back check_read_data of the stored data."""
+    read = config.get("check_read_data")
+    repository_step(config, "check", *([f"--read-data-subset={read}"] if read else []))
+
+
 def cmd_check(config: dict) -> dict:
+    """prune(), then check(). Each result is recorded (state, metrics); a failure of either fails
+    the command, and the check runs even when the prune failed."""
     state = load_state(config)
-    args = ["check"] + ([f"--read-data-subset={config['check_read_data']}"] if config.get("check_read_data") else [])
-    checked = restic(config, *args)
-    state["check"] = {"check_timestamp_seconds": int(time.time()), "check_success": int(checked.returncode == 0)}
-    save_state(config, state)
-    if checked.returncode != 0:
-        raise Refused(f"restic check of the repository failed: {restic_error(checked)}")
-    return {"check": "ok"}
+    failed = []
+    for step, run in (("prune", prune), ("check", check)):
+        try:
+            run(config)
+            ok = 1
+        except Refused as err:
+            failed.append(f"restic {step} of the repository failed: {err}")
+            ok = 0
+        state[step] = {f"{step}_timestamp_seconds": int(time.time()), f"{step}_success": ok}
+        save_state(config, state)
+    if failed:
+        raise Refused("; ".join(failed))
+    return {"prune": "ok", "check": "ok"}
 
 
 @contextlib.contextmanager
@@ -312,11 +425,17 @@ def cmd_probe(config: dict) -> dict:
 
 
 def cmd_snapshots(config: dict, host: str) -> dict:
-    """The host's snapshots, oldest first."""
+    """The host's snapshots of this SuperLink (by name; those from before snapshots named their
+    SuperLink too), and of its others, each oldest first."""
+    name = superlink_name(config)
     listed = restic(config, "snapshots", "--json", "--host", host, "--tag", TAG, timeout=600)
     if listed.returncode != 0:
         raise Refused(f"cannot list the snapshots of {host}: {restic_error(listed)}")
-    return {"snapshots": sorted(json.loads(listed.stdout or "[]") or [], key=lambda s: s["time"])}
+    every = sorted(json.loads(listed.stdout or "[]") or [], key=lambda s: s["time"])
+    return {
+        "snapshots": [s for s in every if of_superlink(s, name)],
+        "others": [s for s in every if not of_superlink(s, name)],
+    }
 
 
 def cmd_fetch(config: dict, snapshot: str) -> dict:

@@ -1,0 +1,504 @@
+"""The off-host repository's retention (role flower_offsite_backup), over a simulated year.
+
+The agent (roles/flower_offsite_backup/files/flower_offsite_backup.py) is
+imported as the host runs it, beside the collection's state library. The
+rows at the top need no restic: the command lines the agent builds. The rest
+runs real restic (`restic` on PATH; .ci/prepare-machine installs it) on a
+repository in tmp_path: snapshots of small files named as the agent names its
+backups, taken with the agent's own `restic backup` arguments plus `--time`,
+across thirteen months; then the agent's own retention (retention(): claim
+the snapshots from before they named their SuperLink, then the forget argv of
+forget_args()) for each SuperLink, through the agent's restic(), and the
+check unit's command (cmd_check: prune, then check). What remains must be
+exactly what the keep rules name, computed here independently, and the prune
+must give the removed snapshots' space back.
+
+restic's rule (forget --help, 0.14): each --keep-<period> N keeps the newest
+snapshot of each of the N most recent periods that have snapshots, in each
+group. Every group below has more periods than any of its counts, so the
+result is the same with restic 0.16+, which also keeps a group's oldest
+snapshot while a count is not used up.
+
+The timeline costs one restic process per snapshot (about 0.1 s of CPU each;
+0.5 to 1 s of wall time on a 2-core machine busy with Molecule): a year of
+hourly backups would be 8760, so it is sparse; 85 restic runs in all. Hourly for the last 27 hours, daily
+for the week before, a few per week and month back to 13 months; each rule
+meets its boundary (the 25th hour, the 8th day, the 5th week, the 13th month
+are removed), periods hold an older snapshot that must go, and months and ISO
+weeks are cut where they differ (a week that spans May and June).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ansible_collections.flower_iac.federation.plugins.filter import flower_offsite_backup as offsite
+
+ROOT = Path(__file__).resolve().parents[4]
+# On the host the agent imports flower_superlink_state installed beside it.
+sys.path.append(str(ROOT / "plugins" / "module_utils"))
+_spec = importlib.util.spec_from_file_location(
+    "flower_offsite_backup_agent", ROOT / "roles" / "flower_offsite_backup" / "files" / "flower_offsite_backup.py"
+)
+assert _spec and _spec.loader
+agent = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(agent)
+
+DEFAULTS = {"hourly": 24, "daily": 7, "weekly": 4, "monthly": 12}
+NONE = dict.fromkeys(DEFAULTS, 0)
+TAG_FILTER = "flower-superlink,superlink:"
+
+
+def keep_args(keep: dict[str, int]) -> list[str]:
+    """The --keep-* arguments as the role computes them (vars/main.yml: filter restic_forget_args)."""
+    return offsite.forget_args({f"flower_offsite_backup_keep_{p}": n for p, n in keep.items()})
+
+
+def settings(host: str, superlink: str | None, keep: dict[str, int] = DEFAULTS) -> dict[str, Any]:
+    """agent.json as the role writes it (vars/main.yml), paths as the defaults have them."""
+    config = {
+        "host": host,
+        "database": "/var/lib/flower-superlink/state.db",
+        "backup_dir": "/var/backups/flower-superlink",
+        "lock": "/run/lock/flower-superlink.ansible-lock",
+        "forget": keep_args(keep),
+    }
+    if superlink is not None:
+        config["superlink"] = superlink
+    return config
+
+
+# --- the command lines (no restic) ----------------------------------------------
+
+KEEP_ROWS = [
+    ("defaults", DEFAULTS, ["--keep-hourly", "24", "--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "12"]),
+    ("no-hourly", {**DEFAULTS, "hourly": 0}, ["--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "12"]),
+    ("no-weekly", {**DEFAULTS, "weekly": 0}, ["--keep-hourly", "24", "--keep-daily", "7", "--keep-monthly", "12"]),
+    ("daily-monthly", {**NONE, "daily": 2, "monthly": 1}, ["--keep-daily", "2", "--keep-monthly", "1"]),
+    ("hourly-only", {**NONE, "hourly": 1}, ["--keep-hourly", "1"]),
+    ("weekly-only", {**NONE, "weekly": 5}, ["--keep-weekly", "5"]),
+    ("monthly-only", {**NONE, "monthly": 120}, ["--keep-monthly", "120"]),
+]
+
+
+@pytest.mark.parametrize(("keep", "expected"), [r[1:] for r in KEEP_ROWS], ids=[r[0] for r in KEEP_ROWS])
+def test_forget_args_per_keep_setting(keep: dict[str, int], expected: list[str]) -> None:
+    # No --prune: the hourly forget is quick; the check unit prunes (cmd_check).
+    head = ["forget", "--host", "sl1", "--tag", TAG_FILTER + "flower-superlink", "--group-by", "host,tags"]
+    assert agent.forget_args(settings("sl1", "flower-superlink", keep)) == head + expected
+
+
+NAME_ROWS = [
+    # id, host, superlink (None: an agent.json from before the name), the tag filter
+    ("defaults", "sl1", "flower-superlink", TAG_FILTER + "flower-superlink"),
+    ("fqdn", "sl1.example.org", "flower-prod-2", TAG_FILTER + "flower-prod-2"),
+    ("spaces", "host with spaces", "a b", TAG_FILTER + "a b"),
+    ("dashes", "-starts-with-a-dash", "--group-by=paths", TAG_FILTER + "--group-by=paths"),
+    ("shell", "h;rm -rf /", "$(reboot)", TAG_FILTER + "$(reboot)"),
+    ("non-ascii", "höst", "sûperlink", TAG_FILTER + "sûperlink"),
+    ("name-from-the-lock", "sl1", None, TAG_FILTER + "flower-superlink"),  # /run/lock/<unit>.ansible-lock
+]
+
+
+@pytest.mark.parametrize(("host", "superlink", "tags"), [r[1:] for r in NAME_ROWS], ids=[r[0] for r in NAME_ROWS])
+def test_names_are_argv_elements(host: str, superlink: str | None, tags: str) -> None:
+    argv = agent.forget_args(settings(host, superlink))
+    assert argv[:7] == ["forget", "--host", host, "--tag", tags, "--group-by", "host,tags"]
+    assert argv[7:] == keep_args(DEFAULTS)
+    sent = agent.backup_args(settings(host, superlink), [Path("/b/state-x-scheduled.db"), Path("/b/x y.json")])
+    name = tags.removeprefix(TAG_FILTER)
+    tagged = ["--tag", "flower-superlink", "--tag", "scheduled", "--tag", f"superlink:{name}"]
+    assert sent == ["backup", "--json", "--host", host, *tagged, "/b/state-x-scheduled.db", "/b/x y.json"]
+
+
+@pytest.mark.parametrize("name", ["a,b", "line\nbreak", "tab\there"])
+def test_a_name_no_tag_can_carry_is_refused(name: str) -> None:
+    with pytest.raises(agent.Refused, match="cannot name the SuperLink"):
+        agent.forget_args(settings("sl1", name))
+
+
+OLD = "/var/backups/flower-superlink/state-20250101T000500.123456Z-scheduled"
+CLAIM_ROWS = [
+    ("own-old-snapshot", ["flower-superlink", "scheduled"], [OLD + ".db", OLD + ".json"], True),
+    ("already-named", ["flower-superlink", "scheduled", "superlink:flower-superlink"], [OLD + ".db"], False),
+    ("another-superlinks", ["flower-superlink", "scheduled", "superlink:other"], [OLD + ".db"], False),
+    ("another-directory", ["flower-superlink", "scheduled"], ["/srv/old/" + Path(OLD).name + ".db"], False),
+    ("another-database", ["flower-superlink", "scheduled"], [OLD.replace("/state-", "/other-") + ".db"], False),
+    ("not-scheduled", ["flower-superlink", "scheduled"], [OLD.replace("scheduled", "pre-upgrade") + ".db"], False),
+    ("one-foreign-path", ["flower-superlink", "scheduled"], [OLD + ".db", "/etc/passwd"], False),
+    ("operators-tags", ["flower-superlink"], [OLD + ".db"], False),
+    ("no-paths", ["flower-superlink", "scheduled"], [], False),
+]
+
+
+@pytest.mark.parametrize(("tags", "paths", "claimed"), [r[1:] for r in CLAIM_ROWS], ids=[r[0] for r in CLAIM_ROWS])
+def test_which_old_snapshots_are_claimed(tags: list[str], paths: list[str], claimed: bool) -> None:
+    snapshot = {"id": "f" * 64, "tags": tags, "paths": paths}
+    assert agent.unclaimed(settings("sl1", "flower-superlink"), [snapshot]) == (["f" * 64] if claimed else [])
+
+
+def test_a_backup_is_sent_then_retention_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cmd_backup's calls to restic, in order: the backup, the listing for old snapshots to claim, their
+    tag, the forget (and no prune); a failing forget fails the backup with the snapshot named."""
+    old = {"id": "a" * 64, "tags": ["flower-superlink", "scheduled"], "paths": [OLD + ".db", OLD + ".json"]}
+    answers = {
+        "backup": json.dumps({"message_type": "summary", "snapshot_id": "b" * 64}),
+        "snapshots": json.dumps([old]),
+        "tag": "",
+        "forget": "",
+    }
+    calls: list[tuple[str, ...]] = []
+
+    def restic(config: dict[str, Any], *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
+        calls.append(args)
+        failed = args[0] == "forget" and config.get("fail_forget")
+        return subprocess.CompletedProcess(args, int(bool(failed)), answers[args[0]], "forget broke" * bool(failed))
+
+    db = "/var/backups/flower-superlink/state-20250618T102500.000000Z-scheduled.db"
+    monkeypatch.setattr(agent, "restic", restic)
+    monkeypatch.setattr(agent, "local_backup", lambda config: {"path": db, "size": 1, "runs": 2})
+    config = {**settings("sl1", "flower-superlink"), "cache_dir": str(tmp_path), "metrics_file": ""}
+    assert agent.cmd_backup(config)["snapshot"] == "b" * 64
+    assert calls == [
+        tuple(agent.backup_args(config, [Path(db), Path(db).with_suffix(".json")])),
+        ("snapshots", "--json", "--host", "sl1", "--tag", "flower-superlink"),
+        ("tag", "--add", "superlink:flower-superlink", "a" * 64),
+        tuple(agent.forget_args(config)),
+    ]
+    with pytest.raises(agent.Refused, match=r"backup bbbbbbbb stored, but the repository's retention failed: forget"):
+        agent.cmd_backup({**config, "fail_forget": True})
+
+
+# restic 0.14's words when another host's backup holds the repository (it does not wait for a lock).
+LOCKED = (
+    "unable to create lock in backend: repository is already locked by PID 6535 on sl-2 by root (UID 0, GID 0)\n"
+    "lock was created at 2025-06-18 10:02:11 (1.9s ago)\nstorage ID 5445deb0\n"
+    "the `unlock` command can be used to remove stale locks\n"
+)
+LOCKED_SAID = "repository is already locked by PID 6535 on sl-2 by root (UID 0, GID 0) / lock was created at"
+DAMAGED = "Fatal: repository contains errors\n"
+TIMED_OUT = subprocess.TimeoutExpired(["restic", "prune"], 3600)
+PRUNE_FAILED, CHECK_FAILED = "restic prune of the repository failed: ", "restic check of the repository failed: "
+CHECK_ROWS = [
+    # id, what prune and check do (None: pass; str: fail with that stderr; an exception: raised),
+    # the error (a regular expression; None: none), prune_success, check_success
+    ("both-pass", None, None, None, 1, 1),
+    ("prune-locked", LOCKED, None, PRUNE_FAILED + "unable to create lock in backend: ", 0, 1),
+    ("prune-times-out", TIMED_OUT, None, PRUNE_FAILED + "it did not finish within 3600 s", 0, 1),
+    ("check-fails", None, DAMAGED, CHECK_FAILED + "Fatal: repository contains errors", 1, 0),
+    ("both-fail", LOCKED, DAMAGED, PRUNE_FAILED + "unable to create lock .*; " + CHECK_FAILED + "Fatal: rep", 0, 0),
+]
+
+
+@pytest.mark.parametrize(
+    ("prune", "check", "error", "prune_ok", "check_ok"), [r[1:] for r in CHECK_ROWS], ids=[r[0] for r in CHECK_ROWS]
+)
+def test_the_check_prunes_then_checks(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    prune: str | Exception | None,
+    check: str | None,
+    error: str | None,
+    prune_ok: int,
+    check_ok: int,
+) -> None:
+    """cmd_check (the check unit): restic prune, then restic check, the check even when the prune
+    failed; each failure in its own words, and each result in the state and the metrics."""
+    calls: list[tuple[str, ...]] = []
+    does = {"prune": prune, "check": check}
+
+    def restic(config: dict[str, Any], *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
+        calls.append(args)
+        done = does[args[0]]
+        if isinstance(done, Exception):
+            raise done
+        return subprocess.CompletedProcess(args, int(done is not None), "", done or "")
+
+    monkeypatch.setattr(agent, "restic", restic)
+    metrics_file = tmp_path / "flower_offsite_backup.prom"
+    config = {**settings("sl1", "flower-superlink"), "cache_dir": str(tmp_path), "metrics_file": str(metrics_file)}
+    config["check_read_data"] = "5%"
+    (tmp_path / "state.json").write_text(json.dumps({"offsite": {"last_attempt_success": 1}}))
+    if error is None:
+        assert agent.cmd_check(config) == {"prune": "ok", "check": "ok"}
+    else:
+        with pytest.raises(agent.Refused, match=error) as refused:
+            agent.cmd_check(config)
+        if prune == LOCKED:
+            assert LOCKED_SAID in str(refused.value)  # restic's own words, the last lines
+    assert calls == [("prune",), ("check", "--read-data-subset=5%")]
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["offsite"] == {"last_attempt_success": 1}  # the backup's results are kept
+    assert state["prune"]["prune_success"] == prune_ok
+    assert state["check"]["check_success"] == check_ok
+    assert state["prune"]["prune_timestamp_seconds"] <= state["check"]["check_timestamp_seconds"]
+    samples = dict(line.rsplit(" ", 1) for line in metrics_file.read_text().splitlines() if line[:1] != "#")
+    repository = 'flower_superlink_backup_repository_{}{{host="sl1"}}'
+    assert samples[repository.format("prune_success")] == str(prune_ok)
+    assert samples[repository.format("check_success")] == str(check_ok)
+    assert samples[repository.format("prune_timestamp_seconds")] == str(state["prune"]["prune_timestamp_seconds"])
+    assert samples['flower_superlink_backup_last_attempt_success{host="sl1",location="offsite"}'] == "1"
+
+
+def test_the_check_reads_no_data_when_told_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, ...]] = []
+
+    def restic(config: dict[str, Any], *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
+        calls.append(args)
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    monkeypatch.setattr(agent, "restic", restic)
+    config = {**settings("sl1", "flower-superlink"), "cache_dir": str(tmp_path), "metrics_file": ""}
+    agent.cmd_check({**config, "check_read_data": ""})
+    assert calls == [("prune",), ("check",)]
+
+
+# --- a simulated year, real restic ------------------------------------------------
+
+PERIODS: dict[str, Callable[[datetime], tuple[int, ...]]] = {
+    "hourly": lambda t: (t.year, t.month, t.day, t.hour),
+    "daily": lambda t: (t.year, t.month, t.day),
+    "weekly": lambda t: tuple(t.isocalendar())[:2],  # ISO year and week, as restic's
+    "monthly": lambda t: (t.year, t.month),
+}
+
+
+def policy(times: list[datetime], keep: dict[str, int]) -> set[datetime]:
+    """The newest time of each of the N most recent periods that have any, per rule; their union."""
+    kept = set()
+    for rule, count in keep.items():
+        newest: dict[tuple[int, ...], datetime] = {}
+        for t in times:
+            period = PERIODS[rule](t)
+            newest[period] = max(newest.get(period, t), t)
+        kept |= {newest[p] for p in sorted(newest, reverse=True)[:count]}
+    return kept
+
+
+def at(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+
+
+# The agent's upgrade on sl1: its snapshots before this carry no superlink: tag.
+UPGRADE = at("2025-05-01 00:00")
+MAIN_TIMES = [
+    # the last 27 hours; two in the newest hour
+    at("2025-06-18 10:25"),
+    at("2025-06-18 10:05"),
+    *[at(f"2025-06-18 {h:02d}:05") for h in range(10)],
+    *[at(f"2025-06-17 {h:02d}:05") for h in range(9, 24)],
+    # the week before: two on the 16th, the 8th day (11th) goes
+    at("2025-06-16 21:00"),
+    at("2025-06-16 03:00"),
+    at("2025-06-15 23:30"),  # Sunday: the newest of ISO week 24
+    at("2025-06-14 12:00"),
+    at("2025-06-13 12:00"),
+    at("2025-06-12 12:00"),
+    at("2025-06-11 18:00"),
+    # weeks: 23 (two), 22 (Mon 26 May - Sun 1 June, two months), 21 (the fifth week)
+    at("2025-06-08 12:00"),
+    at("2025-06-04 12:00"),
+    at("2025-06-01 09:00"),
+    at("2025-05-31 20:00"),  # the newest of May
+    at("2025-05-25 12:00"),
+    at("2025-05-01 00:05"),
+    # months, from before the upgrade: two in April and January, the 13th and 14th months go
+    at("2025-04-30 23:55"),
+    at("2025-04-10 12:00"),
+    at("2025-03-15 12:00"),
+    at("2025-02-15 12:00"),
+    at("2025-01-15 12:00"),
+    at("2025-01-01 00:30"),
+    at("2024-12-31 23:30"),
+    *[at(f"2024-{m:02d}-15 12:00") for m in range(11, 6, -1)],
+    at("2024-06-20 12:00"),
+    at("2024-05-10 12:00"),
+]
+# What the rules remove from it, by hand: the boundaries named above.
+MAIN_REMOVED = {
+    at("2025-06-18 10:05"),  # not the newest of its hour
+    at("2025-06-17 10:05"),  # the 25th and 26th hours, not the newest of their day
+    at("2025-06-17 09:05"),
+    at("2025-06-16 03:00"),  # not the newest of its day
+    at("2025-06-11 18:00"),  # the 8th day, not the newest of its week
+    at("2025-06-04 12:00"),  # not the newest of its week
+    at("2025-05-25 12:00"),  # the 5th week, not the newest of May
+    at("2025-05-01 00:05"),  # not the newest of May
+    at("2025-04-10 12:00"),  # not the newest of April (an old snapshot)
+    at("2025-01-01 00:30"),
+    at("2024-06-20 12:00"),  # the 13th and 14th months
+    at("2024-05-10 12:00"),
+}
+SECOND_KEEP = {"hourly": 0, "daily": 2, "weekly": 0, "monthly": 1}
+SECOND_TIMES = [at("2025-06-18 10:10"), at("2025-06-18 09:10"), at("2025-06-17 12:00"), at("2025-06-16 12:00")]
+SECOND_OLD = [at("2025-04-20 12:00")]
+OTHER_KEEP = {"hourly": 2, "daily": 1, "weekly": 1, "monthly": 1}
+OTHER_TIMES = [at("2025-06-18 10:20"), at("2025-06-18 08:20"), at("2025-06-18 07:20"), at("2025-06-10 12:00")]
+OTHER_OLD = [at("2025-04-15 12:00")]
+NOT_UPGRADED = [at("2025-06-18 09:45"), at("2025-06-17 09:45")]  # sl3, still on the old agent
+STRAY = at("2024-03-01 12:00")  # sl1, an old backup directory: nobody's by its paths
+OPERATOR = at("2024-09-03 12:00")  # sl1, tagged by hand: a series of its own
+DATA = 32 * 1024  # bytes of incompressible data per backup
+OLD_TAGS = ["--tag", "flower-superlink", "--tag", "scheduled"]
+# The series the retention runs on: times and policy.
+SERIES = [(MAIN_TIMES, DEFAULTS), (SECOND_TIMES + SECOND_OLD, SECOND_KEEP), (OTHER_TIMES + OTHER_OLD, OTHER_KEEP)]
+REMOVED = sum(len(series) - len(policy(series, keep)) for series, keep in SERIES)
+
+
+class Repository:
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        (base / "password").write_text("retention-test\n")
+        self.access = {
+            "repository": str(base / "repo"),
+            "password_file": str(base / "password"),
+            "cache_dir": str(base / "cache"),
+            # Snapshot times in UTC, as the expected periods are computed.
+            "environment": {"TZ": "UTC"},
+        }
+        (base / "cache").mkdir()
+
+    def config(self, settings_: dict[str, Any], backup_dir: Path | None = None) -> dict[str, Any]:
+        config = {**settings_, **self.access}
+        config["backup_dir"] = str(backup_dir or self.base / "backups")
+        return config
+
+    def restic(self, config: dict[str, Any], *args: str) -> subprocess.CompletedProcess:
+        result = agent.restic(config, *args)
+        assert result.returncode == 0, f"restic {' '.join(args[:3])}: {agent.restic_error(result)}"
+        return result
+
+    def snapshot(self, config: dict[str, Any], when: datetime, old: bool = False, tags: tuple = ()) -> None:
+        """One backup as the agent takes it: <stem>-<UTC time>-scheduled.db and .json, sent with the
+        agent's arguments (the old agent's for old=True), at the simulated time."""
+        folder = Path(config["backup_dir"])
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = when.strftime("%Y%m%dT%H%M%S") + f".{when.microsecond:06d}Z"
+        db = folder / f"{Path(config['database']).stem}-{stamp}-scheduled.db"
+        db.write_bytes(os.urandom(DATA))
+        db.with_suffix(".json").write_text(json.dumps({"created_at": when.isoformat(), "host": config["host"]}))
+        argv = agent.backup_args(config, [db, db.with_suffix(".json")])
+        if old:  # before this change: the host and two tags
+            argv = [*argv[:4], *OLD_TAGS, *argv[-2:]]
+        if tags:
+            argv = [*argv[:4], *[a for t in tags for a in ("--tag", t)], *argv[-2:]]
+        self.restic(config, argv[0], "--time", when.strftime("%Y-%m-%d %H:%M:%S"), *argv[1:])
+        db.unlink()
+        db.with_suffix(".json").unlink()
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        return json.loads(self.restic(self.access, "snapshots", "--json").stdout)
+
+    def data(self) -> tuple[int, int]:
+        packs = [p for p in (self.base / "repo" / "data").rglob("*") if p.is_file()]
+        return len(packs), sum(p.stat().st_size for p in packs)
+
+
+@pytest.fixture(scope="module")
+def year(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The repository after the simulated year and each SuperLink's retention, and what was seen on the way."""
+    if not shutil.which("restic", path="/usr/sbin:/usr/bin:/sbin:/bin"):
+        pytest.fail("restic is not installed (Debian package restic; .ci/prepare-machine installs it)")
+    repo = Repository(tmp_path_factory.mktemp("restic"))
+    main = repo.config(settings("sl1", "flower-superlink"))
+    second = repo.config(settings("sl1", "flower-second", SECOND_KEEP), repo.base / "second")
+    second["database"] = "/var/lib/flower-second/state.db"
+    other = repo.config(settings("sl-2.example.org", "flower-superlink", OTHER_KEEP))  # same paths as sl1's
+    old_agent = repo.config(settings("sl3", "flower-superlink"))
+    repo.restic(repo.access, "init")
+    for when in MAIN_TIMES:
+        repo.snapshot(main, when, old=when < UPGRADE)
+    for when in SECOND_TIMES + SECOND_OLD:
+        repo.snapshot(second, when, old=when in SECOND_OLD)
+    for when in OTHER_TIMES + OTHER_OLD:
+        repo.snapshot(other, when, old=when in OTHER_OLD)
+    for when in NOT_UPGRADED:
+        repo.snapshot(old_agent, when, old=True)
+    repo.snapshot(repo.config(settings("sl1", "flower-superlink"), repo.base / "old-backups"), STRAY, old=True)
+    repo.snapshot(main, OPERATOR, tags=("flower-superlink", "superlink:flower-superlink", "before-upgrade"))
+    seen: dict[str, Any] = {"taken": len(repo.snapshots())}
+    # Restore's listing before any retention: sl1's SuperLink and the old snapshots, a host not yet upgraded.
+    seen["listed_main"] = agent.cmd_snapshots(main, "sl1")
+    seen["listed_sl3"] = agent.cmd_snapshots(old_agent, "sl3")
+    seen["before"] = repo.data()
+    for config in (main, second, other):
+        agent.retention(config)
+    seen["forgotten"] = repo.data()
+    # The check unit's command, on sl1: prune (every host's forgotten data), then check, reading all data back.
+    metrics_file = repo.base / "flower_offsite_backup.prom"
+    seen["checked"] = agent.cmd_check({**main, "metrics_file": str(metrics_file), "check_read_data": "100%"})
+    seen["after"] = repo.data()
+    seen["metrics"] = metrics_file.read_text()
+    seen["listed_main_after"] = agent.cmd_snapshots(main, "sl1")
+    seen["left"] = repo.snapshots()
+    return seen
+
+
+def group(snapshot: dict[str, Any]) -> tuple[str, str]:
+    tags = snapshot.get("tags") or []
+    named = [t for t in tags if t.startswith("superlink:")]
+    extra = sorted(set(tags) - {"flower-superlink", "scheduled", *named})
+    return snapshot["hostname"], ",".join(named + extra)
+
+
+def times(snapshots: list[dict[str, Any]]) -> list[datetime]:
+    return sorted(datetime.fromisoformat(s["time"]) for s in snapshots)
+
+
+def test_exactly_what_the_keep_rules_name_remains(year: dict[str, Any]) -> None:
+    assert year["taken"] == sum(len(series) for series, _ in SERIES) + len(NOT_UPGRADED) + len([STRAY, OPERATOR])
+    left: dict[tuple[str, str], list[datetime]] = {}
+    for snapshot in year["left"]:
+        left.setdefault(group(snapshot), []).append(datetime.fromisoformat(snapshot["time"]))
+    expected = {
+        # Old snapshots, claimed, age out with the new ones in one series.
+        ("sl1", "superlink:flower-superlink"): policy(MAIN_TIMES, DEFAULTS),
+        ("sl1", "superlink:flower-second"): policy(SECOND_TIMES + SECOND_OLD, SECOND_KEEP),
+        ("sl-2.example.org", "superlink:flower-superlink"): policy(OTHER_TIMES + OTHER_OLD, OTHER_KEEP),
+        ("sl1", "superlink:flower-superlink,before-upgrade"): {OPERATOR},
+        # Nobody's (another directory) and a host whose agent is not upgraded: untouched.
+        ("sl1", ""): {STRAY},
+        ("sl3", ""): set(NOT_UPGRADED),
+    }
+    assert {k: sorted(v) for k, v in left.items()} == {k: sorted(v) for k, v in expected.items()}
+    # policy() agrees with the boundaries worked out by hand: 24 hourly + 5 daily + 2 weekly + 11 monthly.
+    assert set(MAIN_TIMES) - policy(MAIN_TIMES, DEFAULTS) == MAIN_REMOVED
+    assert len(policy(MAIN_TIMES, DEFAULTS)) == 42
+
+
+def test_forget_then_the_checks_prune_gives_the_space_back(year: dict[str, Any]) -> None:
+    (packs_before, bytes_before), (packs_after, bytes_after) = year["before"], year["after"]
+    # The backups' forget deletes snapshots only: not one pack goes (no --prune after every backup).
+    assert year["forgotten"] == year["before"]
+    # The check unit's prune: each backup's data went into packs of its own, so a removed one's are
+    # wholly unused: gone. Then restic check passed, reading every pack back.
+    assert REMOVED == 18
+    assert packs_after <= packs_before - REMOVED, (packs_before, packs_after)
+    assert bytes_before - bytes_after >= REMOVED * DATA, (bytes_before, bytes_after)
+    assert year["checked"] == {"prune": "ok", "check": "ok"}
+    for name in ("prune_success", "check_success"):
+        assert f'flower_superlink_backup_repository_{name}{{host="sl1"}} 1' in year["metrics"].splitlines()
+
+
+def test_restore_lists_this_superlinks_snapshots(year: dict[str, Any]) -> None:
+    listed = year["listed_main"]
+    # Before retention: its own (old ones included) and every other old one of sl1, none of flower-second's.
+    assert times(listed["snapshots"]) == sorted([*MAIN_TIMES, OPERATOR, STRAY, *SECOND_OLD])
+    assert times(listed["others"]) == sorted(SECOND_TIMES)
+    assert listed["snapshots"][-1]["time"].startswith("2025-06-18T10:25:00")  # what restore.yml's latest takes
+    # A host still on the old agent: all its snapshots, the newest last.
+    assert times(year["listed_sl3"]["snapshots"]) == sorted(NOT_UPGRADED)
+    assert year["listed_sl3"]["others"] == []
+    after = year["listed_main_after"]
+    assert times(after["snapshots"]) == sorted(policy(MAIN_TIMES, DEFAULTS) | {OPERATOR, STRAY})
+    assert after["snapshots"][-1]["time"].startswith("2025-06-18T10:25:00")
