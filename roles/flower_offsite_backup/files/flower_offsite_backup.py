@@ -141,7 +141,25 @@ def sftp_command(repository: str, key: str, known_hosts: str) -> list[str]:
     return ["-o", "sftp.command=" + " ".join(ssh)]
 
 
+# restic 0.14 does not wait for a lock: every host's hourly backup, forget and
+# weekly prune and check share one repository, so a command that finds it
+# locked tries again, LOCK_TRIES times LOCK_PAUSE seconds (five minutes).
+LOCK_TRIES = 30
+LOCK_PAUSE = 10
+LOCKED_RE = re.compile(r"repository is already locked")
+
+
 def restic(config: dict, *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
+    """run_restic, again while another restic process holds the repository's lock."""
+    for _ in range(LOCK_TRIES - 1):
+        done = run_restic(config, *args, timeout=timeout)
+        if done.returncode == 0 or not LOCKED_RE.search(done.stderr or ""):
+            return done
+        time.sleep(LOCK_PAUSE)
+    return run_restic(config, *args, timeout=timeout)
+
+
+def run_restic(config: dict, *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
     """Run restic against the configured repository; secrets only from files and the environment."""
     env = {
         "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",

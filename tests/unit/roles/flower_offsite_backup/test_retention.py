@@ -250,6 +250,41 @@ def test_the_check_prunes_then_checks(
     assert samples['flower_superlink_backup_last_attempt_success{host="sl1",location="offsite"}'] == "1"
 
 
+@pytest.mark.parametrize(
+    ("answers", "runs", "ok"),
+    [
+        ([None], 1, True),
+        ([LOCKED, None], 2, True),
+        ([LOCKED] * 29 + [None], 30, True),
+        ([LOCKED] * 30, 30, False),
+        ([DAMAGED, None], 1, False),  # any other failure is reported at once
+    ],
+    ids=["free", "locked-once", "locked-until-the-last-try", "locked-throughout", "other-failure"],
+)
+def test_a_locked_repository_is_tried_again(
+    monkeypatch: pytest.MonkeyPatch, answers: list[str | None], runs: int, ok: bool
+) -> None:
+    """Another host's backup or prune holds the lock: wait and try again, up to
+    LOCK_TRIES times LOCK_PAUSE seconds; then fail with restic's words."""
+    calls: list[tuple[str, ...]] = []
+    pauses: list[float] = []
+
+    def run_restic(config: dict[str, Any], *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
+        answer = answers[len(calls)]
+        calls.append(args)
+        return subprocess.CompletedProcess(args, int(answer is not None), "", answer or "")
+
+    monkeypatch.setattr(agent, "run_restic", run_restic)
+    monkeypatch.setattr(agent.time, "sleep", pauses.append)
+    done = agent.restic(settings("sl1", "flower-superlink"), "forget", "--host", "sl1")
+    assert (done.returncode == 0) is ok
+    assert len(calls) == runs and all(c == ("forget", "--host", "sl1") for c in calls)
+    assert pauses == [agent.LOCK_PAUSE] * (runs - 1)
+    assert agent.LOCK_TRIES * agent.LOCK_PAUSE == 300
+    if not ok and answers[0] == LOCKED:
+        assert "repository is already locked" in done.stderr
+
+
 def test_the_check_reads_no_data_when_told_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, ...]] = []
 
