@@ -11,6 +11,9 @@ finished:completed, and each node's ClientApp executor logged the work.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,3 +59,21 @@ def test_a_run_completes_on_both_supernodes_with_process_isolation(
     for name, node in nodes.items():
         journal = node.check_output("journalctl --unit flower-supernode-superexec --no-pager --output cat")
         assert "Pull `ClientAppInputs`" in journal, (name, journal[-2000:])
+
+
+def test_the_deploy_ran_the_installed_collection() -> None:
+    """prepare.yml built and installed the collection into this scenario's own
+    collections path, first in ANSIBLE_COLLECTIONS_PATH: Ansible resolved
+    flower_iac.federation.deploy, its roles, modules and filters there, in a
+    real directory, not through the repository's .collections link."""
+    listed = subprocess.run(
+        ["ansible-galaxy", "collection", "list", "flower_iac.federation", "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = [Path(path) for path in json.loads(listed.stdout)]
+    assert found[0] == Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "collections", "ansible_collections")
+    first = found[0] / "flower_iac" / "federation"
+    assert not first.is_symlink() and (first / "MANIFEST.json").is_file()
+    assert not (first / "tests").exists() and not (first / "molecule").exists()
