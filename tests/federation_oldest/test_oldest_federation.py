@@ -64,16 +64,30 @@ def test_a_run_completes_on_both_supernodes_with_process_isolation(
 def test_the_deploy_ran_the_installed_collection() -> None:
     """prepare.yml built and installed the collection into this scenario's own
     collections path, first in ANSIBLE_COLLECTIONS_PATH: Ansible resolved
-    flower_iac.federation.deploy, its roles, modules and filters there, in a
-    real directory, not through the repository's .collections link."""
-    listed = subprocess.run(
-        ["ansible-galaxy", "collection", "list", "flower_iac.federation", "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
+    flower_iac.federation's roles and modules there, in a real directory, not
+    through the repository's .collections link. Asked of Ansible's own loader
+    (ansible-doc), whose search order is the one the converge used;
+    `ansible-galaxy collection list` orders its paths through a set."""
+    installed = Path(
+        os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "collections", "ansible_collections", "flower_iac", "federation"
     )
-    found = [Path(path) for path in json.loads(listed.stdout)]
-    assert found[0] == Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "collections", "ansible_collections")
-    first = found[0] / "flower_iac" / "federation"
-    assert not first.is_symlink() and (first / "MANIFEST.json").is_file()
-    assert not (first / "tests").exists() and not (first / "molecule").exists()
+    module = json.loads(
+        subprocess.run(
+            ["ansible-doc", "--json", "flower_iac.federation.flower_superlink_sqlite"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )["flower_iac.federation.flower_superlink_sqlite"]["doc"]["filename"]
+    role = json.loads(
+        subprocess.run(
+            ["ansible-doc", "-t", "role", "--json", "flower_iac.federation.flower_superlink"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )["flower_iac.federation.flower_superlink"]["path"]
+    assert Path(module) == installed / "plugins" / "modules" / "flower_superlink_sqlite.py"
+    assert Path(role) == installed
+    assert not installed.is_symlink() and (installed / "MANIFEST.json").is_file()
+    assert not (installed / "tests").exists() and not (installed / "molecule").exists()
