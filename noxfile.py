@@ -144,7 +144,12 @@ def failure_summary(log: str, limit: int = 60) -> str:
     failed tasks and Molecule's own errors (ANSI colours removed)."""
     plain = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in log.splitlines()]
     marks = ("FAILED ", "ERROR ", "fatal: [", "failed: [", "CRITICAL", "Error:", "short test summary")
-    picked = [line for line in plain if any(m in line for m in marks) and "RETRYING" not in line]
+    # pytest's "E   ..." lines carry the assertion's values: without them a
+    # failure reads only "AssertionError: assert".
+    explained = re.compile(r"│ E\s")
+    picked = [
+        line for line in plain if (any(m in line for m in marks) or explained.search(line)) and "RETRYING" not in line
+    ]
     return "\n".join(picked[-limit:] or plain[-limit:])
 
 
