@@ -17,6 +17,7 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation i
     CONTROL_RE,
     ENV_NAME_RE,
     NAME_RE,
+    UNIT_RE,
     Checker,
     argument_spec,
     nested,
@@ -32,7 +33,6 @@ SFTP_SHORT_RE = re.compile(r"sftp:([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:/[^\s]*\Z")
 SFTP_URL_RE = re.compile(r"sftp://([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+(:[0-9]{1,5})?/[^\s]*\Z")
 CALENDAR_RE = re.compile(r"[A-Za-z0-9*:/,.~ -]{1,100}\Z")
 READ_DATA_RE = re.compile(r"([0-9]{1,2}(\.[0-9]{1,3})?%|100%|[1-9][0-9]{0,3}/[1-9][0-9]{0,3})\Z")
-UNIT_RE = re.compile(r"([A-Za-z0-9:_.\\-]|@|%[nNpPi]){1,200}\.(service|target)\Z")
 SNAPSHOT_RE = re.compile(r"(latest|[0-9a-f]{8,64})\Z")
 HOST_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}\Z")
 KNOWN_HOSTS_RE = re.compile(r"[^\s#]+ (ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,2}\Z")

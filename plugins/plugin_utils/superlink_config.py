@@ -337,6 +337,25 @@ class SuperLinkChecker(ContainerChecker):
         self.int_in("health_settle_seconds", 0, 600, " seconds")
         self.int_in("lock_wait", 0, 86400, " seconds")
 
+    def monitoring(self) -> None:
+        self.int_in("metrics_interval", 15, 3600, " seconds")
+        metrics = self.v("metrics_dir")
+        if not isinstance(metrics, str) or metrics == "":
+            return
+        if problem := path_problem(metrics):
+            self.err("metrics_dir", problem, 'such as /var/lib/prometheus/node-exporter, or "" for no metrics')
+            return
+        for other in ("state_dir", "config_dir", "backup_dir"):
+            theirs = self.v(other)
+            if isinstance(theirs, str) and nested(metrics, theirs):
+                # The metrics are world-readable and written by root: never
+                # inside what the container or the backups own.
+                self.err(
+                    "metrics_dir",
+                    f"and {self.prefix}{other}={json.dumps(theirs)} must be distinct directories, "
+                    "neither inside the other",
+                )
+
     def controller_dirs(self) -> None:
         """The directories the role writes on the controller, when it writes them."""
         for name, used in (("tls_generate_dir", "tls_generate"), ("backup_fetch_dir", "backup_fetch")):
@@ -385,6 +404,7 @@ def config_errors(config: dict[str, Any]) -> list[str]:
         checker.isolation,
         checker.process,
         checker.backups,
+        checker.monitoring,
         checker.controller_dirs,
     ):
         part()

@@ -96,6 +96,10 @@ MEMORY_RE = re.compile(r"[1-9][0-9]{0,14}[bkmgBKMG]?\Z")
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}\Z")
 ARG_RE = re.compile(r"--[a-z][a-z0-9-]*(=[^\x00-\x1f\x7f]*)?\Z")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# A systemd unit name for OnFailure=, with the specifiers systemd fills in
+# (%n the failed unit, %N, %p, %P, %i); no other % and nothing a unit file
+# would read as more than one word.
+UNIT_RE = re.compile(r"([A-Za-z0-9:_.\\-]|@|%[nNpPi]){1,200}\.(service|target)\Z")
 SECRET = "<hidden>"
 
 

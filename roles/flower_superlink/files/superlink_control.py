@@ -13,6 +13,8 @@
 #                            fail every call), nor is one answer (a SuperLink
 #                            that cannot write its database answers for about
 #                            a second, then dies). Prints {"runs": N, ...}.
+#   runs                     One ListRuns (the metrics collector's liveness
+#                            probe). Prints {"runs": N}.
 #   supernodes KEYS_JSON MODE  Makes the registered SuperNodes (Flower 1.23+,
 #                            the RPCs behind `flwr supernode register` and
 #                            `unregister`) exactly the OpenSSH public keys in
@@ -238,6 +240,8 @@ if __name__ == "__main__":  # python -c runs it as __main__; tests load its func
     try:
         if command == "health":
             result = health(*args)
+        elif command == "runs":
+            result = {"runs": list_runs()}
         elif command == "supernodes":
             result = supernodes(*args)
         else:

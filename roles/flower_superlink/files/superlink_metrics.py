@@ -1,0 +1,305 @@
+#!/usr/bin/python3
+# The SuperLink's metrics for node_exporter's textfile collector, written by a
+# timer (flower_superlink role, tasks/metrics.yml):
+#   superlink_metrics.py collect CONFIG_JSON
+#   superlink_metrics.py read-database DATABASE   (run as the database's owner)
+#
+# Flower exposes no metrics. This reads what Flower itself keeps and says:
+# - the runs and SuperNodes in its SQLite database, read-only, by a child
+#   process running as the database's owner (Flower's uid), so a -wal or -shm
+#   file SQLite may create belongs to Flower, never to root;
+# - whether it answers a real ListRuns through the Control API, asked exactly
+#   as the deploy's health gate asks it (superlink_control.py beside this file);
+# - the units' state from systemd, the deployment record, the state
+#   filesystem's free space.
+# Standard library only; prometheus_textfile.py beside this file renders and
+# writes the file atomically.
+from __future__ import annotations
+
+import calendar
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import contextlib
+
+from prometheus_textfile import Family, render, write_atomically
+
+RUN_STATUSES = ("pending", "starting", "running", "finished")
+SUB_STATUSES = ("completed", "failed", "stopped")
+PROBE_TIMEOUT = 20
+READ_TIMEOUT = 30
+
+
+# --- the database ---------------------------------------------------------------
+
+
+def unset(value: object) -> bool:
+    """Flower up to 1.2x writes "" for a time not reached yet; later releases NULL."""
+    return value is None or value == ""
+
+
+def run_status(starting_at: object, running_at: object, finished_at: object, sub_status: object) -> str:
+    """A run's status as Flower derives it from its timestamps (its
+    linkstate's get_run_status): the last one reached, and for a finished run
+    its sub-status."""
+    if not unset(finished_at):
+        return f"finished:{sub_status or ''}"
+    if not unset(running_at):
+        return "running"
+    if not unset(starting_at):
+        return "starting"
+    return "pending"
+
+
+def columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+
+
+def read_database(database: str, now: float | None = None) -> dict[str, object]:
+    """Counts of runs by status and of SuperNodes, from one consistent read.
+
+    Two shapes across the releases: up to the 1.3x releases the run table
+    holds the status timestamps; later ones keep them in the task table,
+    joined through run.primary_task_id."""
+    now = time.time() if now is None else now
+    uri = f"file:{quote(database)}?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=5, isolation_level=None)
+    try:
+        db.execute("BEGIN")
+        run_columns = columns(db, "run")
+        if not run_columns:
+            raise ValueError(f"{database} has no run table: not a SuperLink database")
+        if "finished_at" in run_columns:
+            rows = db.execute("SELECT starting_at, running_at, finished_at, sub_status FROM run").fetchall()
+        elif "primary_task_id" in run_columns and "finished_at" in columns(db, "task"):
+            rows = db.execute(
+                "SELECT t.starting_at, t.running_at, t.finished_at, t.sub_status"
+                " FROM run r LEFT JOIN task t ON t.task_id = r.primary_task_id"
+            ).fetchall()
+        else:
+            raise ValueError(f"{database}: no run status columns this collector knows")
+        runs: dict[str, int] = {}
+        for row in rows:
+            status = run_status(*row)
+            runs[status] = runs.get(status, 0) + 1
+        node_columns = columns(db, "node")
+        registered = online = 0
+        if node_columns:
+            has_status = "status" in node_columns
+            for status, online_until in db.execute(
+                f"SELECT {'status' if has_status else 'NULL'}, online_until FROM node"
+            ):
+                if status in ("unregistered", "deleted"):
+                    continue
+                registered += 1
+                if (online_until or 0) > now and (not has_status or status in (None, "online")):
+                    online += 1
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    return {"runs": runs, "nodes_registered": registered, "nodes_online": online}
+
+
+def read_database_as_owner(database: str) -> dict[str, object]:
+    """read_database() in a child process running as the owner of the state
+    directory (Flower's uid), with no supplementary groups."""
+    owner = os.stat(os.path.dirname(database) or ".")
+    result = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "read-database", database],
+        capture_output=True,
+        text=True,
+        timeout=READ_TIMEOUT,
+        check=False,
+        user=owner.st_uid,
+        group=owner.st_gid,
+        extra_groups=[],
+    )
+    if result.returncode:
+        raise RuntimeError((result.stderr or result.stdout).strip()[-500:])
+    found = json.loads(result.stdout)
+    if found.pop("reader_uid", None) != owner.st_uid:
+        raise RuntimeError(f"the database was not read as its owner (uid {owner.st_uid})")
+    return found
+
+
+# --- systemd, the probe, the record ---------------------------------------------
+
+
+def unit_state(unit: str) -> dict[str, str]:
+    """systemd's view of the unit; {} when systemd cannot be asked."""
+    try:
+        out = subprocess.run(
+            ["systemctl", "show", "--property", "NRestarts,ActiveState,LoadState", unit],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def probe(config: dict) -> tuple[bool, float, int | None]:
+    """The health gate's question, once: does ListRuns answer?"""
+    script = Path(config["control_script"]).read_text()
+    argv = ["runs", *config["control_connection"]]
+    if config.get("probe_on_host"):
+        command = [sys.executable, config["control_script"], *argv]
+    else:
+        command = ["docker", "exec", config["container"], "python", "-c", script, *argv]
+    started = time.monotonic()
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=PROBE_TIMEOUT)
+    except (subprocess.TimeoutExpired, OSError):
+        return False, time.monotonic() - started, None
+    elapsed = time.monotonic() - started
+    if result.returncode:
+        return False, elapsed, None
+    try:
+        return True, elapsed, int(json.loads(result.stdout)["runs"])
+    except (ValueError, KeyError, TypeError):
+        return False, elapsed, None
+
+
+def read_record(path: str) -> dict:
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    current = record.get("current") if isinstance(record, dict) else None
+    return current if isinstance(current, dict) else {}
+
+
+def timestamp(text: object) -> float | None:
+    """The record's UTC time (…Z) as seconds since the epoch."""
+    try:
+        return float(calendar.timegm(time.strptime(str(text), "%Y-%m-%dT%H:%M:%SZ")))
+    except (ValueError, OverflowError):
+        return None
+
+
+def file_size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+# --- the metrics ----------------------------------------------------------------
+
+
+def families(config: dict, database: dict | None, answered: tuple[bool, float, int | None], units: dict) -> list:
+    up, probe_seconds, listed = answered
+    fams = []
+
+    def family(name: str, kind: str, help_text: str) -> Family:
+        fams.append(Family(f"flower_superlink_{name}", kind, help_text))
+        return fams[-1]
+
+    family("up", "gauge", "1 when the SuperLink answered a ListRuns through its Control API.").add(int(up))
+    family("probe_duration_seconds", "gauge", "How long the ListRuns probe took.").add(round(probe_seconds, 3))
+    listed_family = family("listed_runs", "gauge", "Runs the SuperLink listed in the last probe.")
+    if listed is not None:
+        listed_family.add(listed)
+    record = read_record(config["record"])
+    family("info", "gauge", "The deployed release and image (always 1).").add(
+        1,
+        release=str(record.get("version", config.get("release", ""))),
+        image_id=str(record.get("image_id", "")),
+    )
+    deployed = family("last_deploy_timestamp_seconds", "gauge", "When the running deployment was recorded.")
+    if timestamp(record.get("deployed_at")) is not None:
+        deployed.add(timestamp(record.get("deployed_at")))
+
+    runs = family("runs", "gauge", "Runs in the database by status (finished ones by sub-status).")
+    submitted = family("runs_submitted_total", "counter", "Runs in the database, whatever their status.")
+    finished = family("runs_finished_total", "counter", "Runs that finished, by sub-status.")
+    registered = family("supernodes_registered", "gauge", "SuperNodes the SuperLink knows (not unregistered).")
+    online = family("supernodes_online", "gauge", "SuperNodes whose last heartbeat is still valid.")
+    if database is not None:
+        counts = dict(database["runs"])
+        for status in RUN_STATUSES[:3]:
+            runs.add(counts.pop(status, 0), status=status)
+        for sub in SUB_STATUSES:
+            runs.add(counts.pop(f"finished:{sub}", 0), status=f"finished:{sub}")
+        for other, count in sorted(counts.items()):  # a sub-status Flower adds later
+            runs.add(count, status=other)
+        all_finished = {k: v for k, v in database["runs"].items() if k.startswith("finished:")}
+        submitted.add(sum(database["runs"].values()))
+        for sub in SUB_STATUSES:
+            finished.add(all_finished.get(f"finished:{sub}", 0), sub_status=sub)
+        for status, count in sorted(all_finished.items()):
+            if status.split(":", 1)[1] not in SUB_STATUSES:
+                finished.add(count, sub_status=status.split(":", 1)[1])
+        registered.add(database["nodes_registered"])
+        online.add(database["nodes_online"])
+
+    db_path = config["database"]
+    family("database_size_bytes", "gauge", "Size of the SQLite database file.").add(file_size(db_path))
+    family("database_wal_size_bytes", "gauge", "Size of its write-ahead log (0 when none).").add(
+        file_size(db_path + "-wal")
+    )
+    try:
+        usage = shutil.disk_usage(config["state_dir"])
+        family("state_filesystem_avail_bytes", "gauge", "Free space for Flower on the state filesystem.").add(
+            usage.free
+        )
+        family("state_filesystem_size_bytes", "gauge", "Size of the state filesystem.").add(usage.total)
+    except OSError:
+        pass
+
+    restarts = family(
+        "unit_restarts_total", "counter", "Automatic restarts of the unit by systemd since its last start."
+    )
+    active = family("unit_active", "gauge", "1 when the unit is active.")
+    for unit, state in units.items():
+        if state.get("LoadState") != "loaded":
+            continue
+        with contextlib.suppress(ValueError):
+            restarts.add(int(state.get("NRestarts") or 0), unit=unit)
+        active.add(int(state.get("ActiveState") == "active"), unit=unit)
+
+    family("metrics_database_read_success", "gauge", "1 when this collection read the database.").add(
+        int(database is not None)
+    )
+    family("metrics_collected_timestamp_seconds", "gauge", "When these metrics were collected.").add(
+        round(time.time(), 3)
+    )
+    return fams
+
+
+def collect(config_path: str) -> int:
+    config = json.loads(Path(config_path).read_text())
+    try:
+        database = read_database_as_owner(config["database"])
+        failure = ""
+    except (OSError, RuntimeError, ValueError, subprocess.TimeoutExpired) as err:
+        database, failure = None, str(err)
+    units = {unit: unit_state(unit) for unit in config["units"]}
+    text = render(families(config, database, probe(config), units), {"service": config["service"]})
+    write_atomically(config["metrics_file"], text)
+    if failure:
+        # The journal says why the database metrics are missing.
+        print(f"database not read: {failure}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["read-database"] and len(sys.argv) == 3:
+        try:
+            print(json.dumps({**read_database(sys.argv[2]), "reader_uid": os.geteuid()}))
+        except (sqlite3.Error, ValueError) as err:
+            sys.exit(f"{sys.argv[2]}: {err}")
+    elif sys.argv[1:2] == ["collect"] and len(sys.argv) == 3:
+        sys.exit(collect(sys.argv[2]))
+    else:
+        sys.exit("usage: superlink_metrics.py collect CONFIG_JSON | read-database DATABASE")
