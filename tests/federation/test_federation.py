@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import testinfra
 from conftest import ROOT, Flwr, assert_ok, playbook_env, sha256, wait_for
+from metrics import METRICS_FILE, alert_states, by_status, collect, scraped, value
 
 # The tests drive the federation from its SuperLink host. Every test takes
 # `host`: pytest groups tests by that parametrized fixture, so one without it
@@ -96,6 +97,64 @@ def test_the_superlink_registered_both_keys_and_lists_both_nodes_online(host: An
 
 def test_a_run_completes_with_every_supernode(host: Any, flwr: Flwr) -> None:
     completed_run(flwr)
+
+
+# --- metrics: Flower's own data, through node_exporter into Prometheus -------------
+
+
+def test_the_metrics_say_what_flower_says_and_prometheus_scrapes_them(host: Any, flwr: Flwr) -> None:
+    wait_online(flwr, len(NODES), 90)
+    runs = by_status(flwr.runs())
+    samples = collect(host)
+    assert value(samples, "flower_superlink_up") == 1
+    assert value(samples, "flower_superlink_listed_runs") == sum(runs.values())
+    for status in ("pending", "starting", "running", "finished:completed", "finished:failed", "finished:stopped"):
+        assert value(samples, "flower_superlink_runs", status=status) == runs.get(status, 0), status
+    assert runs["finished:completed"] >= 1
+    assert value(samples, "flower_superlink_runs_submitted_total") == sum(runs.values())
+    assert value(samples, "flower_superlink_supernodes", status="online") == len(online_nodes(flwr)) == len(NODES)
+    assert value(samples, "flower_superlink_supernodes", status="offline") == 0
+    assert value(samples, "flower_superlink_supernodes", status="registered") == 0
+    assert value(samples, "flower_superlink_info", release="1.42.0") == 1
+    for unit in ("flower-superlink", "flower-superlink-proxy", "flower-superlink-superexec"):
+        assert value(samples, "flower_superlink_unit_active", unit=f"{unit}.service") == 1, unit
+    # Flower may grow the file between the two reads, never shrink it.
+    assert 0 < value(samples, "flower_superlink_database_size_bytes") <= host.file(flwr.deployment.database).size
+    # Read as Flower's user: nothing in the state directory belongs to root.
+    assert host.check_output("find %s ! -uid 49999", flwr.deployment.state_dir) == ""
+    written = host.file(METRICS_FILE)
+    assert (written.user, written.mode) == ("root", 0o644)
+    # Prometheus scraped the same through node_exporter.
+    wait_for(
+        lambda: (
+            scraped(host, 'flower_superlink_runs{status="finished:completed"}') == runs["finished:completed"] or None
+        ),
+        60,
+        "Prometheus to scrape the collector's runs",
+    )
+    assert scraped(host, 'flower_superlink_supernodes{status="online"}') == len(NODES)
+    assert scraped(host, "flower_superlink_up") == 1
+
+
+def test_the_superlink_down_alert_goes_pending_when_it_stops_and_clears_when_it_is_back(host: Any, flwr: Flwr) -> None:
+    assert alert_states(host, "FlowerSuperLinkDown") == set()
+    host.check_output("systemctl stop flower-superlink")
+    try:
+        samples = collect(host)
+        assert value(samples, "flower_superlink_up") == 0
+        assert value(samples, "flower_superlink_unit_active", unit="flower-superlink.service") == 0
+        # From the database alone, while Flower is down.
+        assert value(samples, "flower_superlink_runs", status="finished:completed") >= 1
+        wait_for(
+            lambda: alert_states(host, "FlowerSuperLinkDown") & {"pending", "firing"} or None,
+            60,
+            "Prometheus to raise FlowerSuperLinkDown",
+        )
+    finally:
+        host.check_output("systemctl start flower-superlink")
+    wait_for(lambda: value(collect(host), "flower_superlink_up") == 1 or None, 120, "the SuperLink to answer")
+    wait_for(lambda: alert_states(host, "FlowerSuperLinkDown") == set() or None, 60, "FlowerSuperLinkDown to clear")
+    wait_online(flwr, len(NODES), 120)
 
 
 # --- process isolation: apps in containers of their own ------------------------

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 import testinfra
-from conftest import Flwr
+from conftest import Flwr, wait_for
+from metrics import by_status, collect, scraped, value
 
 testinfra_hosts = ["ansible://flower-old-superlink"]
 NODES = ["flower-old-node-d12", "flower-old-node-d13"]
@@ -59,6 +60,29 @@ def test_a_run_completes_on_both_supernodes_with_process_isolation(
     for name, node in nodes.items():
         journal = node.check_output("journalctl --unit flower-supernode-superexec --no-pager --output cat")
         assert "Pull `ClientAppInputs`" in journal, (name, journal[-2000:])
+
+
+def test_the_metrics_read_a_1_19_database_as_flower_does(host: Any, flwr: Flwr) -> None:
+    """Up to the 1.3x releases the run table holds the status times ("" for
+    none reached): the collector counts what `flwr ls` lists, and Prometheus
+    scrapes it through node_exporter."""
+    runs = by_status(flwr.runs())
+    assert runs["finished:completed"] >= 1
+    samples = collect(host)
+    assert value(samples, "flower_superlink_up") == 1
+    assert value(samples, "flower_superlink_info", release="1.19.0") == 1
+    for status in ("pending", "starting", "running", "finished:completed", "finished:failed", "finished:stopped"):
+        assert value(samples, "flower_superlink_runs", status=status) == runs.get(status, 0), status
+    # Both nodes worked on the run; their heartbeats keep them online.
+    assert value(samples, "flower_superlink_supernodes", status="online") == len(NODES)
+    assert host.check_output("find %s ! -uid 49999", flwr.deployment.state_dir) == ""
+    wait_for(
+        lambda: (
+            scraped(host, 'flower_superlink_runs{status="finished:completed"}') == runs["finished:completed"] or None
+        ),
+        60,
+        "Prometheus to scrape the collector's runs",
+    )
 
 
 def test_the_deploy_ran_the_installed_collection() -> None:

@@ -59,6 +59,21 @@ def run_status(starting_at: object, running_at: object, finished_at: object, sub
     return "pending"
 
 
+def node_status(status: object, online_until: object, now: float) -> str:
+    """A SuperNode's status as Flower would report it now. Up to 1.22 a node
+    has no status column: online while its heartbeat is valid (online_until),
+    its row gone once deleted. From 1.23 Flower keeps a status (registered,
+    online, offline, unregistered) but turns "online" into "offline" only
+    when something next reads the node, so an expired heartbeat counts as
+    offline here already."""
+    alive = isinstance(online_until, (int, float)) and online_until > now
+    if status is None:
+        return "online" if alive else "offline"
+    if status == "online":
+        return "online" if alive else "offline"
+    return str(status)
+
+
 def columns(db: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
 
@@ -90,22 +105,20 @@ def read_database(database: str, now: float | None = None) -> dict[str, object]:
         for row in rows:
             status = run_status(*row)
             runs[status] = runs.get(status, 0) + 1
+        nodes = {"online": 0, "offline": 0, "registered": 0}
         node_columns = columns(db, "node")
-        registered = online = 0
         if node_columns:
             has_status = "status" in node_columns
             for status, online_until in db.execute(
                 f"SELECT {'status' if has_status else 'NULL'}, online_until FROM node"
             ):
-                if status in ("unregistered", "deleted"):
-                    continue
-                registered += 1
-                if (online_until or 0) > now and (not has_status or status in (None, "online")):
-                    online += 1
+                kind = node_status(status, online_until, now)
+                if kind in nodes:
+                    nodes[kind] += 1
         db.execute("COMMIT")
     finally:
         db.close()
-    return {"runs": runs, "nodes_registered": registered, "nodes_online": online}
+    return {"runs": runs, "nodes": nodes}
 
 
 def read_database_as_owner(database: str) -> dict[str, object]:
@@ -223,8 +236,11 @@ def families(config: dict, database: dict | None, answered: tuple[bool, float, i
     runs = family("runs", "gauge", "Runs in the database by status (finished ones by sub-status).")
     submitted = family("runs_submitted_total", "counter", "Runs in the database, whatever their status.")
     finished = family("runs_finished_total", "counter", "Runs that finished, by sub-status.")
-    registered = family("supernodes_registered", "gauge", "SuperNodes the SuperLink knows (not unregistered).")
-    online = family("supernodes_online", "gauge", "SuperNodes whose last heartbeat is still valid.")
+    supernodes = family(
+        "supernodes",
+        "gauge",
+        "SuperNodes by status: online (heartbeat valid), offline, registered (1.23+: never connected yet).",
+    )
     if database is not None:
         counts = dict(database["runs"])
         for status in RUN_STATUSES[:3]:
@@ -240,8 +256,8 @@ def families(config: dict, database: dict | None, answered: tuple[bool, float, i
         for status, count in sorted(all_finished.items()):
             if status.split(":", 1)[1] not in SUB_STATUSES:
                 finished.add(count, sub_status=status.split(":", 1)[1])
-        registered.add(database["nodes_registered"])
-        online.add(database["nodes_online"])
+        for status, count in database["nodes"].items():
+            supernodes.add(count, status=status)
 
     db_path = config["database"]
     family("database_size_bytes", "gauge", "Size of the SQLite database file.").add(file_size(db_path))
@@ -279,13 +295,17 @@ def families(config: dict, database: dict | None, answered: tuple[bool, float, i
 
 def collect(config_path: str) -> int:
     config = json.loads(Path(config_path).read_text())
+    # First the probe: answering ListRuns, Flower marks runs whose heartbeat
+    # expired as failed (it does so only when asked), so the database read
+    # next sees the statuses `flwr ls` would show.
+    answered = probe(config)
     try:
         database = read_database_as_owner(config["database"])
         failure = ""
     except (OSError, RuntimeError, ValueError, subprocess.TimeoutExpired) as err:
         database, failure = None, str(err)
     units = {unit: unit_state(unit) for unit in config["units"]}
-    text = render(families(config, database, probe(config), units), {"service": config["service"]})
+    text = render(families(config, database, answered, units), {"service": config["service"]})
     write_atomically(config["metrics_file"], text)
     if failure:
         # The journal says why the database metrics are missing.

@@ -1,0 +1,66 @@
+"""The metrics collector on databases Flower itself wrote, at 1.19.0, 1.25.0
+and 1.42.0 (tests/unit/data/, made by make_linkstate_databases.py through
+each release's own LinkState API): it counts runs by status and SuperNodes
+by status exactly as Flower's own API reported them when the file was made.
+The three releases span the two run layouts (status times in the run table,
+or in the task table) and the two node layouts (heartbeat only, or a status
+column beside it)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[4]
+DATA = ROOT / "tests/unit/data"
+RELEASES = ["1.19.0", "1.25.0", "1.42.0"]
+
+
+@pytest.fixture(scope="module")
+def collector(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    lib = tmp_path_factory.mktemp("lib")
+    for path in (
+        ROOT / "roles/flower_superlink/files/superlink_metrics.py",
+        ROOT / "plugins/module_utils/prometheus_textfile.py",
+    ):
+        shutil.copy(path, lib / path.name)
+    spec = importlib.util.spec_from_file_location("superlink_metrics_real", lib / "superlink_metrics.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_runs_and_supernodes_are_counted_as_flower_reported_them(
+    collector: ModuleType, tmp_path: Path, release: str
+) -> None:
+    said = json.loads((DATA / f"linkstate-{release}.json").read_text())
+    # A copy: SQLite may add -wal/-shm files beside a WAL database it reads.
+    database = tmp_path / "state.db"
+    shutil.copy(DATA / f"linkstate-{release}.db", database)
+    found = collector.read_database(str(database), now=said["generated_at_timestamp"])
+    assert found["runs"] == said["runs"]["counts"]
+    flower = said["nodes"]["counts"]
+    assert found["nodes"] == {status: flower.get(status) or 0 for status in ("online", "offline", "registered")}
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_later_a_lapsed_heartbeat_counts_as_offline(collector: ModuleType, tmp_path: Path, release: str) -> None:
+    """An hour later no heartbeat is valid: every node Flower had online is
+    offline, before Flower itself rewrites its status."""
+    said = json.loads((DATA / f"linkstate-{release}.json").read_text())
+    database = tmp_path / "state.db"
+    shutil.copy(DATA / f"linkstate-{release}.db", database)
+    found = collector.read_database(str(database), now=said["generated_at_timestamp"] + 3600)
+    flower = said["nodes"]["counts"]
+    assert found["nodes"] == {
+        "online": 0,
+        "offline": (flower.get("online") or 0) + (flower.get("offline") or 0),
+        "registered": flower.get("registered") or 0,
+    }
