@@ -27,7 +27,7 @@ TOOLCHAIN = ROOT / ".nox" / "toolchain"
 # tools, not tests. Each has its own hosts and Molecule state, and most of a
 # scenario's time is round trips into its hosts and waits, so PARALLEL of them
 # run side by side; the next starts as soon as one ends (no stage barrier).
-# Measured on 2 cores: docs/benchmarks.md.
+# Measured on 2 cores: docs/history/benchmarks-log.md (the CI runs).
 SCENARIOS = ["default", "hardening", "offsite", "federation", "operations", "versions", "federation_oldest"]
 PARALLEL = 3
 SANDBOX_HOST = "flower-sandbox"
