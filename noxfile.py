@@ -27,7 +27,7 @@ TOOLCHAIN = ROOT / ".nox" / "toolchain"
 # tools, not tests. Each has its own hosts and Molecule state, and most of a
 # scenario's time is round trips into its hosts and waits, so PARALLEL of them
 # run side by side; the next starts as soon as one ends (no stage barrier).
-# Measured on 2 cores: docs/benchmarks.md.
+# Measured on 2 cores: docs/history/benchmarks-log.md (the CI runs).
 SCENARIOS = ["default", "hardening", "offsite", "federation", "operations", "versions", "federation_oldest"]
 PARALLEL = 3
 SANDBOX_HOST = "flower-sandbox"
@@ -158,8 +158,9 @@ def sandbox(session: nox.Session) -> None:
     """Create a local systemd host and deploy a SuperLink into it with deploy.yml.
 
     `nox -s sandbox -- tls` deploys it with TLS: a staging CA and a server
-    certificate generated into .tls/ (naming the host's address), and prints
-    the federation snippet that uses them."""
+    certificate generated into inventories/sandbox/.tls/ (beside the
+    inventory, naming the host's address), and prints the federation snippet
+    that uses them."""
     env = toolchain(session)
     tls = "tls" in session.posargs
     build_images(session, env, "--hosts", "debian12")
@@ -170,7 +171,8 @@ def sandbox(session: nox.Session) -> None:
     )
     ip = _docker("inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", SANDBOX_HOST)
     listing = _docker("exec", SANDBOX_HOST, "ls", "-ln", "/var/lib/flower-superlink")
-    ca = ROOT / ".tls" / "ca.crt"
+    # flower_superlink_tls_generate_dir: beside the inventory.
+    ca = ROOT / "inventories" / "sandbox" / ".tls" / "ca.crt"
     security = [f'    root-certificates = "{ca}"'] if tls else ["    insecure = true"]
     supernode = f"--root-certificates {ca}" if tls else "--insecure"
     session.log(

@@ -265,7 +265,7 @@ FAN_NODES = [f"flower-fan-node{i}" for i in range(1, 10)]
 
 
 def fanout(results: dict[str, Any]) -> None:
-    """P6: deploy.yml for one new SuperNode host, then for eight new ones at
+    """Fan-out: deploy.yml for one new SuperNode host, then for eight new ones at
     once (same play, forks), each with the SuperLink (1.42.0, TLS, keys
     registered through the Control API) already deployed."""
     sh("molecule", "destroy", "-s", "fanout")
@@ -350,7 +350,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="samples per restart kind")
     parser.add_argument("--offsite", action="store_true", help="also time off-host backup and restore (RPO/RTO)")
     parser.add_argument("--offsite-only", action="store_true", help="only time off-host backup and restore")
-    parser.add_argument("--fanout-only", action="store_true", help="only P6: deploy to 8 new SuperNodes vs 1")
+    parser.add_argument("--fanout-only", action="store_true", help="only the fan-out: deploy to 8 new SuperNodes vs 1")
     parser.add_argument(
         "--connection", choices=["ssh", "docker"], default="ssh", help="how the timed playbooks reach the bench host"
     )

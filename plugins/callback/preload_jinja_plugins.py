@@ -5,7 +5,7 @@ worker evaluates (``default``, ``bool``, a role's own filters) makes it load
 every filter (or test) plugin file it can find, and that cache dies with the
 worker: the next task loads them all again. Profiled with py-spy on a deploy
 that changes nothing, this was about a quarter of the controller's CPU time
-(docs/benchmarks.md). Loaded in the controller before a task forks its worker,
+(docs/history/benchmarks-log.md). Loaded in the controller before a task forks its worker,
 they are inherited by the fork instead.
 
 Including a role adds its plugin directories, which empties the cache; so the

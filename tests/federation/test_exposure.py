@@ -5,7 +5,7 @@ The role publishes that port on the SuperLink host's loopback only and puts
 HAProxy in front: the Fleet address answers Fleet routes and nothing else,
 the Control address Control routes and nothing else, and the SuperLink's own
 port (all APIs) is on the host's loopback only. Probed from a SuperNode host (outside) and from the SuperLink
-host itself; the table is README's "Which address answers which API".
+host itself; the table is docs/security.md's "Which address answers which API".
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ EXPECTED = {
     f"Control {CONTROL}, on the SuperLink host": only("control"),
     f"Backend {BACKEND}, on the SuperLink host": everything(),
 }
-README_MARK = "<!-- exposure table: tests/federation/test_exposure.py -->"
+# The page that shows the table, and the line it follows there.
+PAGE = ROOT / "docs" / "security.md"
+PAGE_MARK = "<!-- exposure table: tests/federation/test_exposure.py -->"
 
 
 def superlink_address() -> str:
@@ -66,11 +68,13 @@ def test_each_address_answers_only_its_own_api(host: Any, request: Any) -> None:
         measured[column] = probe(client, address, port, tls=True)
     rendered = table(measured, EXPECTED)
     assert measured == EXPECTED, "\n" + rendered
-    # The README shows this very table, as measured.
-    readme = (ROOT / "README.md").read_text()
-    assert README_MARK in readme, f"README.md lacks {README_MARK}"
-    shown = readme.split(README_MARK, 1)[1].split("\n\n", 1)[0].strip()
-    assert shown == rendered, f"README.md's exposure table is not the measured one; it should read:\n{rendered}"
+    # docs/security.md shows this very table, as measured.
+    page = PAGE.read_text()
+    assert PAGE_MARK in page, f"{PAGE.relative_to(ROOT)} lacks {PAGE_MARK}"
+    shown = page.split(PAGE_MARK, 1)[1].split("\n\n", 1)[0].strip()
+    assert shown == rendered, (
+        f"{PAGE.relative_to(ROOT)}'s exposure table is not the measured one; it should read:\n{rendered}"
+    )
 
 
 def test_the_proxy_runs_confined(host: Any) -> None:

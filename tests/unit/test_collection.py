@@ -42,6 +42,7 @@ NOT_SHIPPED = [
     "pyproject.toml",
     "docs/testing.md",
     "docs/benchmarks.md",
+    "docs/history/",
 ]
 
 

@@ -1,6 +1,7 @@
 """The release table is the one place for Flower's per-release facts: the
-README's table is generated from it, and every release a test deploys, the
-images are built for, or the role defaults to is one of its tested releases."""
+tables of docs/flower-releases.md are generated from it, and every release a
+test deploys, the images are built for, or the role defaults to is one of its
+tested releases."""
 
 from __future__ import annotations
 
@@ -15,9 +16,37 @@ TABLE = release_table.data()
 TESTED = TABLE["_flower_superlink_tested_releases"]
 
 
-def test_readme_shows_the_release_table_as_generated() -> None:
+def test_the_release_page_shows_the_release_table_as_generated() -> None:
     """Regenerate with: python tests/release_table.py --write"""
-    assert release_table.in_readme(release_table.README.read_text()) == release_table.render()
+    assert release_table.in_page(release_table.PAGE.read_text()) == release_table.render()
+
+
+def test_the_release_page_shows_the_upgrade_steps_as_generated() -> None:
+    """Regenerate with: python tests/release_table.py --write"""
+    text = release_table.PAGE.read_text()
+    shown = release_table.in_page(text, release_table.STEPS_BEGIN, release_table.STEPS_END)
+    assert shown == release_table.render_steps()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "kind"),
+    [
+        ("1.19.0", "1.20.0", "same-schema"),
+        ("1.20.0", "1.19.0", "same-schema"),
+        ("1.19.0", "1.23.0", "cliff"),
+        ("1.23.0", "1.24.0", "cliff"),
+        ("1.24.0", "1.25.0", "cliff"),
+        ("1.24.0", "1.26.0", "cliff"),
+        ("1.25.0", "1.26.0", "migrates"),
+        ("1.25.0", "1.42.0", "migrates"),
+        ("1.26.0", "1.42.0", "same-schema"),
+        ("1.42.0", "1.25.0", "downgrade"),
+        ("1.42.0", "1.26.0", "downgrade"),
+    ],
+)
+def test_upgrade_steps_the_page_names(old: str, new: str, kind: str) -> None:
+    """Spot checks of the rules the generated table applies (the page's words for them)."""
+    assert release_table.upgrade_step(old, new)["kind"] == kind
 
 
 def test_tested_releases_lie_within_the_table() -> None:

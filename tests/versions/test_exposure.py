@@ -5,8 +5,9 @@ one source (this machine, as the host sees it), then asked from two machines
 that are not the SuperLink host: this machine (inside both lists) and a
 container of its own on the test network (outside them). Every published
 address and the two that must stay unpublished (ServerAppIo, the proxy's
-backend) are asked for every API (tests/release_exposure.py). README's table
-"Which address answers which API, per release" is this one, as measured.
+backend) are asked for every API (tests/release_exposure.py). The table
+"Which address answers which API, per release" in docs/security.md is this
+one, as measured.
 
 Runs before tests/versions/test_versions.py, whose first fixture puts 1.19.0
 back on an empty database.
@@ -36,7 +37,9 @@ DEPLOYMENTS = [
 ]
 FLEET, CONTROL, SERVERAPPIO, BACKEND = 9092, 9093, 9091, 9095
 ADDRESSES = {FLEET: "Fleet", CONTROL: "Control", SERVERAPPIO: "ServerAppIo", BACKEND: "proxy backend"}
-README_MARK = "<!-- exposure per release: tests/versions/test_exposure.py -->"
+# The page that shows the table, and the line it follows there.
+PAGE = ROOT / "docs" / "security.md"
+PAGE_MARK = "<!-- exposure per release: tests/versions/test_exposure.py -->"
 
 
 def expected_verdict(release: dict[str, Any], port: int, api: str, inside: bool) -> str:
@@ -109,7 +112,7 @@ def test_each_address_answers_only_its_own_api_on_every_release(
             }
     rendered = table(measured, expected, ["Release", "Transport", "Address"])
     assert measured == expected, "\n" + rendered
-    readme = (ROOT / "README.md").read_text()
-    assert README_MARK in readme, f"README.md lacks {README_MARK}"
-    shown = readme.split(README_MARK, 1)[1].split("\n\n", 1)[0].strip()
-    assert shown == rendered, f"README.md's table is not the measured one; it should read:\n{rendered}"
+    page = PAGE.read_text()
+    assert PAGE_MARK in page, f"{PAGE.relative_to(ROOT)} lacks {PAGE_MARK}"
+    shown = page.split(PAGE_MARK, 1)[1].split("\n\n", 1)[0].strip()
+    assert shown == rendered, f"{PAGE.relative_to(ROOT)}'s table is not the measured one; it should read:\n{rendered}"
