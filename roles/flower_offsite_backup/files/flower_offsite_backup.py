@@ -46,6 +46,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from flower_superlink_state import LockHeld, Refused, acquire_lock, backup, default_holder, describe, release_lock
+from prometheus_textfile import Family, render, write_atomically
 
 TAG = "flower-superlink"
 # Every snapshot also names its SuperLink, by unit name (superlink:NAME): one
@@ -205,35 +206,35 @@ METRICS = [
 ]
 
 
+REPOSITORY_METRICS = [
+    ("prune_timestamp_seconds", "Time of the last repository prune (restic prune, before the check)."),
+    ("prune_success", "1 when the last repository prune succeeded."),
+    ("check_timestamp_seconds", "Time of the last repository check (restic check)."),
+    ("check_success", "1 when the last repository check passed."),
+]
+
+
 def write_metrics(config: dict, state: dict) -> None:
-    """node_exporter textfile collector format, replaced atomically."""
+    """node_exporter textfile collector format, replaced atomically and never
+    through a link (prometheus_textfile, beside this file)."""
     target = config.get("metrics_file")
     if not target:
         return
-    lines = []
+    families = []
     for name, help_text in METRICS:
-        full = f"flower_superlink_backup_{name}"
-        lines += [f"# HELP {full} {help_text}", f"# TYPE {full} gauge"]
+        family = Family(f"flower_superlink_backup_{name}", "gauge", help_text)
         for location in ("local", "offsite"):
             value = state.get(location, {}).get(name)
             if value is not None:
-                lines.append(f'{full}{{host="{config["host"]}",location="{location}"}} {value}')
-    for name, help_text in [
-        ("prune_timestamp_seconds", "Time of the last repository prune (restic prune, before the check)."),
-        ("prune_success", "1 when the last repository prune succeeded."),
-        ("check_timestamp_seconds", "Time of the last repository check (restic check)."),
-        ("check_success", "1 when the last repository check passed."),
-    ]:
+                family.add(value, host=config["host"], location=location)
+        families.append(family)
+    for name, help_text in REPOSITORY_METRICS:
         value = state.get(name.split("_")[0], {}).get(name)  # state["prune"], state["check"]
         if value is not None:
-            full = f"flower_superlink_backup_repository_{name}"
-            lines += [f"# HELP {full} {help_text}", f"# TYPE {full} gauge"]
-            lines.append(f'{full}{{host="{config["host"]}"}} {value}')
-    path = Path(target)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.chmod(0o644)
-    tmp.rename(path)
+            families.append(
+                Family(f"flower_superlink_backup_repository_{name}", "gauge", help_text).add(value, host=config["host"])
+            )
+    write_atomically(target, render(families))
 
 
 def load_state(config: dict) -> dict:
