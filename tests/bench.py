@@ -27,6 +27,7 @@ import os
 import platform
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -89,7 +90,12 @@ def ssh_connection(key_dir: Path) -> dict[str, str]:
 
 
 def sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, cwd=ROOT, check=check, capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=ROOT, check=False, capture_output=True, text=True)
+    if check and done.returncode:
+        # What the command said, not only that it failed.
+        print(done.stdout[-3000:], done.stderr[-3000:], sep="\n", file=sys.stderr)
+        done.check_returncode()
+    return done
 
 
 def timed(action: Callable[[], object]) -> float:

@@ -12,6 +12,8 @@ from ansible_collections.flower_iac.federation.plugins.module_utils.prometheus_t
 
 METRICS_FILE = "/var/lib/prometheus/node-exporter/flower-superlink.prom"
 COLLECTOR = "flower-superlink-metrics.service"
+NODE_METRICS_FILE = "/var/lib/prometheus/node-exporter/flower-supernode.prom"
+NODE_COLLECTOR = "flower-supernode-metrics.service"
 
 _QUERY = """
 import json, sys, urllib.parse, urllib.request
@@ -26,6 +28,12 @@ def collect(host: Any) -> dict[str, list[tuple[dict[str, str], str]]]:
     what it wrote."""
     host.check_output("systemctl start %s", COLLECTOR)
     return samples_of(host.file(METRICS_FILE).content_string)
+
+
+def collect_node(node: Any) -> dict[str, list[tuple[dict[str, str], str]]]:
+    """The same on a SuperNode's host."""
+    node.check_output("systemctl start %s", NODE_COLLECTOR)
+    return samples_of(node.file(NODE_METRICS_FILE).content_string)
 
 
 def value(samples: dict[str, list[tuple[dict[str, str], str]]], name: str, **labels: str) -> float | None:

@@ -26,6 +26,8 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation i
     NAME_RE,
     argument_spec,
     is_ip,
+    nested,
+    path_problem,
 )
 
 # roles/flower_supernode of this collection: its argument specs.
@@ -118,6 +120,15 @@ class SuperNodeChecker(ContainerChecker):
         if self.v("isolation") not in ISOLATION_MODES:
             self.err("isolation", "must be process or subprocess", "process: ClientApps in their own container")
 
+    def monitoring(self) -> None:
+        self.int_in("metrics_interval", 15, 3600, " seconds")
+        metrics = self.v("metrics_dir")
+        if isinstance(metrics, str) and metrics:
+            if problem := path_problem(metrics):
+                self.err("metrics_dir", problem, 'such as /var/lib/prometheus/node-exporter, or "" for no metrics')
+            elif nested(metrics, "/etc/flower-supernode"):
+                self.err("metrics_dir", "must be outside /etc/flower-supernode (the node's keys and CA)")
+
     def app(self) -> None:
         bad = [r for r in self.v("app_requirements") or [] if not isinstance(r, str) or not REQUIREMENT_RE.match(r)]
         if bad:
@@ -147,6 +158,7 @@ def config_errors(config: dict[str, Any]) -> list[str]:
     checker.image()
     checker.node()
     checker.process()
+    checker.monitoring()
     checker.app()
     return checker.errors
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import testinfra
 from conftest import ROOT, Flwr, assert_ok, playbook_env, sha256, wait_for
-from metrics import METRICS_FILE, alert_states, by_status, collect, scraped, value
+from metrics import METRICS_FILE, alert_states, by_status, collect, collect_node, scraped, value
 
 # The tests drive the federation from its SuperLink host. Every test takes
 # `host`: pytest groups tests by that parametrized fixture, so one without it
@@ -154,6 +154,37 @@ def test_the_superlink_down_alert_goes_pending_when_it_stops_and_clears_when_it_
         host.check_output("systemctl start flower-superlink")
     wait_for(lambda: value(collect(host), "flower_superlink_up") == 1 or None, 120, "the SuperLink to answer")
     wait_for(lambda: alert_states(host, "FlowerSuperLinkDown") == set() or None, 60, "FlowerSuperLinkDown to clear")
+    wait_online(flwr, len(NODES), 120)
+
+
+def test_supernode_metrics_say_up_and_connected_and_count_failed_clientapps(
+    host: Any, flwr: Flwr, nodes: dict[str, Any]
+) -> None:
+    before = {}
+    for name, node in nodes.items():
+        assert node.service("flower-supernode-metrics.timer").is_enabled, name
+        samples = collect_node(node)
+        assert value(samples, "flower_supernode_up") == 1, name
+        assert value(samples, "flower_supernode_connected") == 1, name
+        for unit in ("flower-supernode", "flower-supernode-superexec"):
+            assert value(samples, "flower_supernode_unit_active", unit=f"{unit}.service") == 1, (name, unit)
+        before[name] = value(samples, "flower_supernode_clientapp_failures_total")
+    run_id = int(flwr.call("run", "--run-config", f"min-nodes={len(NODES)} fail-clientapp=true")["run-id"])
+    flwr.wait_finished({run_id}, 420)
+    for name, node in nodes.items():
+        failed = value(collect_node(node), "flower_supernode_clientapp_failures_total")
+        assert failed is not None and before[name] is not None
+        assert failed >= before[name] + 1, (name, before[name], failed)
+    # A node whose SuperNode is stopped says so.
+    node = nodes[NODES[0]]
+    node.check_output("systemctl stop flower-supernode")
+    try:
+        samples = collect_node(node)
+        assert value(samples, "flower_supernode_up") == 0
+        assert value(samples, "flower_supernode_connected") == 0
+    finally:
+        node.check_output("systemctl start flower-supernode")
+    wait_for(lambda: value(collect_node(node), "flower_supernode_connected") == 1 or None, 120, "the node to reconnect")
     wait_online(flwr, len(NODES), 120)
 
 

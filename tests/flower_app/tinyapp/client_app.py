@@ -18,6 +18,8 @@ class EchoClient(NumPyClient):
 
 
 def client_fn(context: Context):  # type: ignore[no-untyped-def]
+    if context.run_config.get("fail-clientapp", False):
+        raise RuntimeError("this run asked every ClientApp to fail (fail-clientapp)")
     return EchoClient(bool(context.run_config.get("probe-clientapp", False))).to_client()
 
 

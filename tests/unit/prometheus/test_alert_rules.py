@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 RULES = ROOT / "monitoring/prometheus/flower-alerts.yml"
 RULE_TESTS = Path(__file__).with_name("flower-alerts.test.yml")
 COLLECTOR = ROOT / "roles/flower_superlink/files/superlink_metrics.py"
+NODE_COLLECTOR = ROOT / "roles/flower_supernode/files/supernode_metrics.py"
 BACKUP_AGENT = ROOT / "roles/flower_offsite_backup/files/flower_offsite_backup.py"
 PROMTOOL = shutil.which("promtool")
 
@@ -35,6 +36,7 @@ def alerts() -> dict[str, str]:
 def written_metrics() -> set[str]:
     """Every metric name the two host-side writers can put in their files."""
     collector = {f"flower_superlink_{name}" for name in re.findall(r'family\(\s*"([a-z_]+)"', COLLECTOR.read_text())}
+    collector |= {f"flower_supernode_{n}" for n in re.findall(r'family\(\s*"([a-z_]+)"', NODE_COLLECTOR.read_text())}
     agent = BACKUP_AGENT.read_text()
     backup = {f"flower_superlink_backup_{name}" for name in re.findall(r'\("([a-z_]+)", "', agent)}
     return (
@@ -66,7 +68,7 @@ def test_every_alert_is_tested_firing_and_quiet() -> None:
 
 @pytest.mark.parametrize("alert", sorted(alerts()))
 def test_every_metric_an_alert_reads_is_written(alert: str) -> None:
-    read = set(re.findall(r"flower_superlink_[a-z_]+", alerts()[alert]))
+    read = set(re.findall(r"flower_super(?:link|node)_[a-z_]+", alerts()[alert]))
     assert read, alert
     assert read <= written_metrics(), read - written_metrics()
 
