@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation import (
@@ -23,9 +22,8 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation i
     path_problem,
 )
 
-# roles/flower_offsite_backup of this collection: its argument specs.
-ROLE = Path(__file__).resolve().parents[2] / "roles" / "flower_offsite_backup"
-
+# The role these rules are for: its meta/argument_specs.yml gives the types.
+ROLE = "flower_offsite_backup"
 PREFIX = "flower_offsite_backup_"
 SCHEMES = ("sftp:", "rest:http://", "rest:https://", "s3:", "b2:", "azure:", "gs:", "swift:")
 SFTP_SHORT_RE = re.compile(r"sftp:([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:/[^\s]*\Z")

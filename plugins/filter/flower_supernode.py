@@ -28,9 +28,8 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation i
     is_ip,
 )
 
-# roles/flower_supernode of this collection: its argument specs.
-ROLE = Path(__file__).resolve().parents[2] / "roles" / "flower_supernode"
-
+# The role these rules are for: its meta/argument_specs.yml gives the types.
+ROLE = "flower_supernode"
 PREFIX = "flower_supernode_"
 NODE_KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
 # A --node-config string value: Flower splits the flag on spaces outside

@@ -16,7 +16,6 @@ import json
 import os
 import posixpath
 import re
-from pathlib import Path
 from typing import Any, ClassVar
 
 from ansible_collections.flower_iac.federation.plugins.plugin_utils.container_config import (
@@ -43,8 +42,8 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation i
     path_problem,
 )
 
-# roles/flower_superlink of this collection: its argument specs.
-ROLE = Path(__file__).resolve().parents[2] / "roles" / "flower_superlink"
+# The role these rules are for: its meta/argument_specs.yml gives the types.
+ROLE = "flower_superlink"
 PREFIX = "flower_superlink_"
 
 # Variables renamed since an earlier release: old name -> new name. The old

@@ -24,10 +24,10 @@ import ipaddress
 import json
 import posixpath
 import re
-from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.role_paths import role_dir
 
 # Values of booleans accepted from YAML, vault or the command line. Anything
 # else (a typo such as "flase", an empty string) is refused, never coerced.
@@ -99,9 +99,9 @@ CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 SECRET = "<hidden>"
 
 
-def argument_spec(role_dir: Path) -> dict[str, dict[str, Any]]:
-    """Every option of every entry point in ROLE_DIR/meta/argument_specs.yml, by name."""
-    data = yaml.safe_load((role_dir / "meta" / "argument_specs.yml").read_text())
+def argument_spec(role: str) -> dict[str, dict[str, Any]]:
+    """Every option of every entry point in roles/ROLE/meta/argument_specs.yml, by name."""
+    data = yaml.safe_load((role_dir(role) / "meta" / "argument_specs.yml").read_text())
     options: dict[str, dict[str, Any]] = {}
     for entry in data["argument_specs"].values():
         options.update(entry.get("options") or {})
