@@ -20,6 +20,7 @@ lists of messages; the tasks fail on them.
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import json
 import posixpath
@@ -99,6 +100,9 @@ CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 SECRET = "<hidden>"
 
 
+# Read once per process: the spec does not change while Ansible runs, and each
+# host's validation would otherwise parse it again. Callers only read it.
+@functools.cache
 def argument_spec(role: str) -> dict[str, dict[str, Any]]:
     """Every option of every entry point in roles/ROLE/meta/argument_specs.yml, by name."""
     data = yaml.safe_load((role_dir(role) / "meta" / "argument_specs.yml").read_text())
