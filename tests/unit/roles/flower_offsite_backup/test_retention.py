@@ -32,8 +32,13 @@ calibrated (half a second of CPU), and every lock waits 200 ms before it
 checks for other locks (restic 0.14, internal/restic/lock.go). So the
 repository's key is rewritten once with scrypt parameters that cost nothing
 (cheap_key(): the same master key, restic's documented key file format), and
-the snapshots are sent by a few processes at once: backups take a shared
-lock, so their 200 ms waits overlap.
+the snapshots are sent by a few processes at once (Repository.send). Not into
+one repository: restic 0.14 retries loading a lock file that another process
+has just removed, ten times over about 40 s (internal/backend/backend_retry.go),
+before it ignores it. Each sender has a copy of the empty repository (same
+config and key) and its files, all named by their content, are put together
+afterwards: what one repository written by those processes at once holds.
+restic check then reads every pack of the result back (cmd_check below).
 """
 
 from __future__ import annotations
@@ -406,7 +411,7 @@ REMOVED = sum(len(series) - len(policy(series, keep)) for series, keep in SERIES
 # scrypt at about a millisecond, where `restic init` calibrates it to half a second.
 CHEAP_SCRYPT = {"N": 1024, "r": 8, "p": 1}
 PASSWORD = "retention-test"
-# How many snapshots are sent at once: most of a backup's time is its lock's wait, not CPU.
+# How many restic processes send snapshots at once: most of a backup's time is its lock's wait, not CPU.
 SENDERS = 8
 
 
@@ -480,10 +485,30 @@ class Repository:
             argv = [*argv[:4], *OLD_TAGS, *argv[-2:]]
         if tags:
             argv = [*argv[:4], *[a for t in tags for a in ("--tag", t)], *argv[-2:]]
-        # --no-cache: the senders run at once, and the simulated backups need no cache of their own.
+        # --no-cache: the simulated backups need no cache of their own.
         self.restic(config, argv[0], "--no-cache", "--time", when.strftime("%Y-%m-%d %H:%M:%S"), *argv[1:])
         db.unlink()
         db.with_suffix(".json").unlink()
+
+    def send(self, backups: list[tuple[dict[str, Any], datetime, bool, tuple]]) -> None:
+        """snapshot() each (config, time, old, tags), by SENDERS processes at once, each
+        into its own copy of this repository; then every copy's data, index and
+        snapshot files into this one (a copy holds no other kind: no keys or config of its own)."""
+        # Sent at once, each backup's files must have names of their own: their folder and time.
+        assert len({(c["backup_dir"], c["database"], when) for c, when, _, _ in backups}) == len(backups)
+
+        def send_lane(lane: int) -> Path:
+            copy = self.base / f"sender-{lane}"
+            shutil.copytree(self.base / "repo", copy)
+            for config, when, old, tags in backups[lane::SENDERS]:
+                self.snapshot({**config, "repository": str(copy)}, when, old=old, tags=tags)
+            return copy
+
+        with ThreadPoolExecutor(SENDERS) as senders:
+            copies = list(senders.map(send_lane, range(SENDERS)))
+        for copy in copies:
+            for kind in ("data", "index", "snapshots"):
+                shutil.copytree(copy / kind, self.base / "repo" / kind, dirs_exist_ok=True)
 
     def snapshots(self) -> list[dict[str, Any]]:
         return json.loads(self.restic(self.access, "snapshots", "--json").stdout)
@@ -513,10 +538,7 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         (repo.config(settings("sl1", "flower-superlink"), repo.base / "old-backups"), STRAY, True, ()),
         (main, OPERATOR, False, ("flower-superlink", "superlink:flower-superlink", "before-upgrade")),
     ]
-    # Sent at once, each backup's files must have names of their own: their folder and time.
-    assert len({(c["backup_dir"], c["database"], when) for c, when, _, _ in backups}) == len(backups)
-    with ThreadPoolExecutor(SENDERS) as senders:
-        list(senders.map(lambda backup: repo.snapshot(backup[0], backup[1], old=backup[2], tags=backup[3]), backups))
+    repo.send(backups)
     seen: dict[str, Any] = {"taken": len(repo.snapshots())}
     # Restore's listing before any retention: sl1's SuperLink and the old snapshots, a host not yet upgraded.
     seen["listed_main"] = agent.cmd_snapshots(main, "sl1")
