@@ -17,13 +17,10 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation i
     ENV_NAME_RE,
     NAME_RE,
     Checker,
-    argument_spec,
     nested,
     path_problem,
 )
 
-# The role these rules are for: its meta/argument_specs.yml gives the types.
-ROLE = "flower_offsite_backup"
 PREFIX = "flower_offsite_backup_"
 SCHEMES = ("sftp:", "rest:http://", "rest:https://", "s3:", "b2:", "azure:", "gs:", "swift:")
 SFTP_SHORT_RE = re.compile(r"sftp:([A-Za-z0-9._-]+@)?[A-Za-z0-9.-]+:/[^\s]*\Z")
@@ -40,8 +37,7 @@ RESERVED_ENV |= {"RESTIC_CACHE_DIR", "PATH", "HOME"}
 
 
 class OffsiteBackupChecker(Checker):
-    prefix = PREFIX
-    readme = "roles/flower_offsite_backup/README.md"
+    role = "flower_offsite_backup"
 
     def repository(self) -> None:
         repo = self.v("repository")
@@ -124,14 +120,11 @@ class OffsiteBackupChecker(Checker):
 def config_errors(config: dict[str, Any], superlink: dict[str, Any] | None = None) -> list[str]:
     """Every problem with the role's variables ([] when valid). ``superlink``: the
     SuperLink role's paths and unit name, which this role's must not collide with."""
-    checker = OffsiteBackupChecker({k: v for k, v in config.items() if k.startswith(PREFIX)}, argument_spec(ROLE))
-    checker.names()
-    checker.types()
-    if checker.errors:
-        return checker.errors
-    checker.repository()
-    checker.schedule()
-    checker.places(superlink or {})
+    checker = OffsiteBackupChecker(config)
+    if checker.names_and_types_are_right():
+        checker.repository()
+        checker.schedule()
+        checker.places(superlink or {})
     return checker.errors
 
 
