@@ -59,10 +59,10 @@ from typing import Any
 
 import pytest
 from ansible_collections.flower_iac.federation.plugins.filter import flower_offsite_backup as offsite
+from conftest import ROOT
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.poly1305 import Poly1305
 
-ROOT = Path(__file__).resolve().parents[4]
 # On the host the agent imports flower_superlink_state installed beside it.
 sys.path.append(str(ROOT / "plugins" / "module_utils"))
 _spec = importlib.util.spec_from_file_location(
