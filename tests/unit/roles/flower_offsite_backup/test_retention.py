@@ -28,13 +28,14 @@ months and ISO weeks are cut where they differ (a week that spans May and June).
 
 What a restic process costs is not the backup. Opening the repository derives
 the key from the password with scrypt at the strength `restic init`
-calibrated (half a second of CPU), and every lock waits 200 ms before it
-checks for other locks (restic 0.14, internal/restic/lock.go). So the
-repository's key is rewritten once with scrypt parameters that cost nothing
-(cheap_key(): the same master key, restic's documented key file format), and
-the snapshots are sent by a few processes at once (Repository.send). Not into
-one repository: restic 0.14 retries loading a lock file that another process
-has just removed, ten times over about 40 s (internal/backend/backend_retry.go),
+calibrated (half a second of CPU; init's calibration takes seconds), and
+every lock waits 200 ms before it checks for other locks (restic 0.14,
+internal/restic/lock.go). So the repository is written here in restic's
+documented format, with a key whose scrypt parameters cost nothing
+(create_repository(); restic reads it back first), and the snapshots are
+sent by a few processes at once (Repository.send). Not into one repository:
+restic 0.14 retries loading a lock file that another process has just
+removed, ten times over about 40 s (internal/backend/backend_retry.go),
 before it ignores it. Each sender has a copy of the empty repository (same
 config and key) and its files, all named by their content, are put together
 afterwards: what one repository written by those processes at once holds.
@@ -410,34 +411,59 @@ REMOVED = sum(len(series) - len(policy(series, keep)) for series, keep in SERIES
 
 # scrypt at about a millisecond, where `restic init` calibrates it to half a second.
 CHEAP_SCRYPT = {"N": 1024, "r": 8, "p": 1}
+# The design document's example repository's (restic checks that it is irreducible).
+CHUNKER_POLYNOMIAL = "25b468838dcb75"
 PASSWORD = "retention-test"
 # How many restic processes send snapshots at once: most of a backup's time is its lock's wait, not CPU.
 SENDERS = 8
 
 
-def cheap_key(repository: Path, password: str, master_key: bytes) -> None:
-    """Replace the repository's one key file by one that opens with CHEAP_SCRYPT: the
-    same master key (`restic cat masterkey`), sealed as restic's design document says
-    (doc/design.rst, "Keys, Encryption and MAC"): scrypt gives 64 bytes, an AES-256
-    key then the Poly1305-AES keys k and r; data is IV || AES-256-CTR(master key) ||
-    Poly1305-AES MAC of the ciphertext; the file is named by its SHA-256."""
-    (old,) = (repository / "keys").iterdir()
-    key = json.loads(old.read_text())
-    salt = os.urandom(64)
-    derived = hashlib.scrypt(
-        password.encode(), salt=salt, n=CHEAP_SCRYPT["N"], r=CHEAP_SCRYPT["r"], p=CHEAP_SCRYPT["p"], dklen=64
-    )
-    aes_key, mac_k, mac_r = derived[:32], derived[32:48], derived[48:]
+def seal(keys: tuple[bytes, bytes, bytes], plaintext: bytes) -> bytes:
+    """PLAINTEXT encrypted as restic stores everything (doc/design.rst, "Keys, Encryption
+    and MAC"): IV || AES-256-CTR || Poly1305-AES MAC of the ciphertext. KEYS: the AES-256
+    key, then the MAC's k (AES-128) and r."""
+    aes_key, mac_k, mac_r = keys
     iv = os.urandom(16)
     encryptor = Cipher(algorithms.AES(aes_key), modes.CTR(iv)).encryptor()
-    sealed = encryptor.update(master_key) + encryptor.finalize()
+    sealed = encryptor.update(plaintext) + encryptor.finalize()
     # Poly1305-AES: s is AES-128 of the nonce with k (one block, hence ECB).
     mac_s = Cipher(algorithms.AES(mac_k), modes.ECB()).encryptor().update(iv)
-    mac = Poly1305.generate_tag(mac_r + mac_s, sealed)
-    key.update(CHEAP_SCRYPT, salt=base64.b64encode(salt).decode(), data=base64.b64encode(iv + sealed + mac).decode())
+    return iv + sealed + Poly1305.generate_tag(mac_r + mac_s, sealed)
+
+
+def create_repository(path: Path, password: str) -> str:
+    """An empty repository as `restic init` writes one (doc/design.rst: "Repository Format",
+    "Keys, Encryption and MAC"), but with a key that opens with CHEAP_SCRYPT; its id.
+
+    The config file is the JSON of version, id and chunker polynomial, sealed with the
+    master keys; the key file holds the scrypt parameters and salt, and the master keys'
+    JSON sealed with the 64 bytes scrypt derives from the password (the AES-256 key, then
+    k and r); it is named by its SHA-256."""
+    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
+    master = (os.urandom(32), os.urandom(16), os.urandom(16))
+    for kind in ("index", "keys", "locks", "snapshots"):
+        (path / kind).mkdir(parents=True)
+    for prefix in range(256):
+        (path / "data" / f"{prefix:02x}").mkdir(parents=True)
+    repository_id = os.urandom(32).hex()
+    config = {"version": 2, "id": repository_id, "chunker_polynomial": CHUNKER_POLYNOMIAL}
+    (path / "config").write_bytes(seal(master, json.dumps(config).encode()))
+    salt = os.urandom(64)
+    scrypt = {"n": CHEAP_SCRYPT["N"], "r": CHEAP_SCRYPT["r"], "p": CHEAP_SCRYPT["p"]}
+    user = hashlib.scrypt(password.encode(), salt=salt, dklen=64, **scrypt)
+    master_keys = {"mac": {"k": b64(master[1]), "r": b64(master[2])}, "encrypt": b64(master[0])}
+    key = {
+        "created": datetime.now(UTC).isoformat(),
+        "username": "retention-test",
+        "hostname": "retention-test",
+        "kdf": "scrypt",
+        **CHEAP_SCRYPT,
+        "salt": b64(salt),
+        "data": b64(seal((user[:32], user[32:48], user[48:]), json.dumps(master_keys).encode())),
+    }
     text = json.dumps(key).encode()
-    (repository / "keys" / hashlib.sha256(text).hexdigest()).write_bytes(text)
-    old.unlink()
+    (path / "keys" / hashlib.sha256(text).hexdigest()).write_bytes(text)
+    return repository_id
 
 
 class Repository:
@@ -454,12 +480,10 @@ class Repository:
         (base / "cache").mkdir()
 
     def init(self) -> None:
-        """restic init, then a key that costs nothing to open (cheap_key)."""
-        self.restic(self.access, "init")
-        master_key = self.restic(self.access, "cat", "masterkey").stdout.encode()
-        cheap_key(self.base / "repo", PASSWORD, master_key)
-        (key,) = (self.base / "repo" / "keys").iterdir()
-        assert json.loads(key.read_text())["N"] == CHEAP_SCRYPT["N"]
+        """create_repository(), and restic reads it back: its key opens, its config is the one written."""
+        written = create_repository(self.base / "repo", PASSWORD)
+        read = json.loads(self.restic(self.access, "cat", "config", "--no-cache").stdout)
+        assert read == {"version": 2, "id": written, "chunker_polynomial": CHUNKER_POLYNOMIAL}
 
     def config(self, settings_: dict[str, Any], backup_dir: Path | None = None) -> dict[str, Any]:
         config = {**settings_, **self.access}
