@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation import (
@@ -19,13 +18,9 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation i
     NAME_RE,
     UNIT_RE,
     Checker,
-    argument_spec,
     nested,
     path_problem,
 )
-
-# roles/flower_offsite_backup of this collection: its argument specs.
-ROLE = Path(__file__).resolve().parents[2] / "roles" / "flower_offsite_backup"
 
 PREFIX = "flower_offsite_backup_"
 SCHEMES = ("sftp:", "rest:http://", "rest:https://", "s3:", "b2:", "azure:", "gs:", "swift:")
@@ -42,8 +37,7 @@ RESERVED_ENV |= {"RESTIC_CACHE_DIR", "PATH", "HOME"}
 
 
 class OffsiteBackupChecker(Checker):
-    prefix = PREFIX
-    readme = "roles/flower_offsite_backup/README.md"
+    role = "flower_offsite_backup"
 
     def repository(self) -> None:
         repo = self.v("repository")
@@ -126,14 +120,11 @@ class OffsiteBackupChecker(Checker):
 def config_errors(config: dict[str, Any], superlink: dict[str, Any] | None = None) -> list[str]:
     """Every problem with the role's variables ([] when valid). ``superlink``: the
     SuperLink role's paths and unit name, which this role's must not collide with."""
-    checker = OffsiteBackupChecker({k: v for k, v in config.items() if k.startswith(PREFIX)}, argument_spec(ROLE))
-    checker.names()
-    checker.types()
-    if checker.errors:
-        return checker.errors
-    checker.repository()
-    checker.schedule()
-    checker.places(superlink or {})
+    checker = OffsiteBackupChecker(config)
+    if checker.names_and_types_are_right():
+        checker.repository()
+        checker.schedule()
+        checker.places(superlink or {})
     return checker.errors
 
 

@@ -24,16 +24,11 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation i
     HOSTNAME_RE,
     MEMORY_RE,
     NAME_RE,
-    argument_spec,
     is_ip,
     nested,
     path_problem,
 )
 
-# roles/flower_supernode of this collection: its argument specs.
-ROLE = Path(__file__).resolve().parents[2] / "roles" / "flower_supernode"
-
-PREFIX = "flower_supernode_"
 NODE_KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
 # A --node-config string value: Flower splits the flag on spaces outside
 # quotes and reads each value as TOML; no quotes or backslashes inside.
@@ -69,8 +64,7 @@ REQUIREMENT_RE = re.compile(
 
 
 class SuperNodeChecker(ContainerChecker):
-    prefix = PREFIX
-    readme = "roles/flower_supernode/README.md"
+    role = "flower_supernode"
     # Where to set what a managed flag would: the SuperLink's table, whose
     # hints name flower_superlink_* variables (the SuperNode has no table).
     flag_variables: ClassVar[dict[str, str]] = {
@@ -150,16 +144,13 @@ class SuperNodeChecker(ContainerChecker):
 def config_errors(config: dict[str, Any]) -> list[str]:
     """Every problem with the role's variables ([] when valid); ``config`` has
     the version and tag already resolved (they default to the SuperLink's)."""
-    checker = SuperNodeChecker({k: v for k, v in config.items() if k.startswith(PREFIX)}, argument_spec(ROLE))
-    checker.names()
-    checker.types()
-    if checker.errors:
-        return checker.errors
-    checker.image()
-    checker.node()
-    checker.process()
-    checker.monitoring()
-    checker.app()
+    checker = SuperNodeChecker(config)
+    if checker.names_and_types_are_right():
+        checker.image()
+        checker.node()
+        checker.process()
+        checker.monitoring()
+        checker.app()
     return checker.errors
 
 

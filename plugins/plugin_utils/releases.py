@@ -9,13 +9,12 @@ upgrades and the executors all read their per-release facts from here.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import yaml
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.role_paths import role_dir
 
-# The table, in roles/flower_superlink of this collection.
-RELEASE_TABLE = Path(__file__).resolve().parents[2] / "roles" / "flower_superlink" / "vars" / "flower_releases.yml"
+RELEASE_TABLE = role_dir("flower_superlink") / "vars" / "flower_releases.yml"
 
 
 class Version(tuple):  # type: ignore[type-arg]

@@ -16,7 +16,6 @@ import json
 import os
 import posixpath
 import re
-from pathlib import Path
 from typing import Any, ClassVar
 
 from ansible_collections.flower_iac.federation.plugins.plugin_utils.container_config import (
@@ -35,17 +34,12 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation i
     MEMORY_RE,
     NAME_RE,
     PATH_RE,
-    argument_spec,
     as_bool,
     is_ip,
     is_network,
     nested,
     path_problem,
 )
-
-# roles/flower_superlink of this collection: its argument specs.
-ROLE = Path(__file__).resolve().parents[2] / "roles" / "flower_superlink"
-PREFIX = "flower_superlink_"
 
 # Variables renamed since an earlier release: old name -> new name. The old
 # name is refused with the new one in the message (as MASH roles do).
@@ -98,11 +92,15 @@ DEPRECATED: dict[str, str] = {
 class SuperLinkChecker(ContainerChecker):
     """The rules of flower_superlink's variables, by kind."""
 
-    prefix = PREFIX
-    readme = "roles/flower_superlink/README.md"
+    role = "flower_superlink"
     renamed: ClassVar[dict[str, str]] = RENAMED
     deprecated: ClassVar[dict[str, str]] = DEPRECATED
     flag_variables: ClassVar[dict[str, str]] = FLAG_VARIABLES
+
+    def names(self) -> None:
+        super().names()
+        # An old name and its new one set to different values: which one is meant?
+        self.errors.extend(deprecations(self.config)["errors"])
 
     def paths(self) -> None:
         dirs = {
@@ -389,25 +387,17 @@ class SuperLinkChecker(ContainerChecker):
 
 def config_errors(config: dict[str, Any]) -> list[str]:
     """Every problem with the role's variables, as messages; [] when valid."""
-    checker = SuperLinkChecker({k: v for k, v in config.items() if k.startswith(PREFIX)}, argument_spec(ROLE))
-    checker.names()
-    checker.errors.extend(deprecations(checker.config)["errors"])
-    checker.types()
-    if checker.errors:
-        # Rules below assume the types are right.
-        return checker.errors
-    for part in (
-        checker.paths,
-        checker.image,
-        checker.network,
-        checker.tls,
-        checker.isolation,
-        checker.process,
-        checker.backups,
-        checker.monitoring,
-        checker.controller_dirs,
-    ):
-        part()
+    checker = SuperLinkChecker(config)
+    if checker.names_and_types_are_right():
+        checker.paths()
+        checker.image()
+        checker.network()
+        checker.tls()
+        checker.isolation()
+        checker.process()
+        checker.backups()
+        checker.monitoring()
+        checker.controller_dirs()
     return checker.errors
 
 

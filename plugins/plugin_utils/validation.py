@@ -20,14 +20,15 @@ lists of messages; the tasks fail on them.
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import json
 import posixpath
 import re
-from pathlib import Path
 from typing import Any, ClassVar
 
 import yaml
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.role_paths import role_dir
 
 # Values of booleans accepted from YAML, vault or the command line. Anything
 # else (a typo such as "flase", an empty string) is refused, never coerced.
@@ -103,9 +104,12 @@ UNIT_RE = re.compile(r"([A-Za-z0-9:_.\\-]|@|%[nNpPi]){1,200}\.(service|target)\Z
 SECRET = "<hidden>"
 
 
-def argument_spec(role_dir: Path) -> dict[str, dict[str, Any]]:
-    """Every option of every entry point in ROLE_DIR/meta/argument_specs.yml, by name."""
-    data = yaml.safe_load((role_dir / "meta" / "argument_specs.yml").read_text())
+# Read once per process: the spec does not change while Ansible runs, and each
+# host's validation would otherwise parse it again. Callers only read it.
+@functools.cache
+def argument_spec(role: str) -> dict[str, dict[str, Any]]:
+    """Every option of every entry point in roles/ROLE/meta/argument_specs.yml, by name."""
+    data = yaml.safe_load((role_dir(role) / "meta" / "argument_specs.yml").read_text())
     options: dict[str, dict[str, Any]] = {}
     for entry in data["argument_specs"].values():
         options.update(entry.get("options") or {})
@@ -198,24 +202,38 @@ def nested(a: str, b: str) -> bool:
 
 
 class Checker:
-    """One role's variables (those starting with ``prefix``) against its
-    argument spec, collecting one message per problem in ``errors``.
+    """One role's variables (those named ``<role>_…``) against its argument
+    spec, collecting one message per problem in ``errors``.
 
-    A role's rules subclass it: ``prefix`` and ``readme`` name the role,
-    ``renamed`` the names it refuses with a hint, ``deprecated`` the old names
-    it still reads (its own rules warn about them), ``flag_variables`` where an
-    operator sets what a managed flag would."""
+    A role's rules subclass it: ``role`` names the role, ``renamed`` the names
+    it refuses with a hint, ``deprecated`` the old names it still reads (its
+    own rules warn about them), ``flag_variables`` where an operator sets what
+    a managed flag would. A role's check is then::
 
-    prefix = ""
-    readme = ""
+        checker = TheRolesChecker(variables)
+        if checker.names_and_types_are_right():
+            checker.a_rule()  # ... each rule of the role's
+        return checker.errors
+    """
+
+    role = ""
     renamed: ClassVar[dict[str, str]] = {}
     deprecated: ClassVar[dict[str, str]] = {}
     flag_variables: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, config: dict[str, Any], spec: dict[str, dict[str, Any]]) -> None:
-        self.config = config
-        self.spec = spec
+    def __init__(self, variables: dict[str, Any]) -> None:
+        """VARIABLES: all a host has; the role's own are kept."""
+        self.prefix = f"{self.role}_"
+        self.config = {k: v for k, v in variables.items() if k.startswith(self.prefix)}
+        self.spec = argument_spec(self.role)
         self.errors: list[str] = []
+
+    def names_and_types_are_right(self) -> bool:
+        """names() then types(); whether they found nothing. A role's own rules
+        assume the types are right, so they run only then."""
+        self.names()
+        self.types()
+        return not self.errors
 
     def v(self, name: str) -> Any:
         return self.config.get(self.prefix + name)
@@ -234,7 +252,7 @@ class Checker:
                 self.errors.append(f"{name} is no longer used: {self.renamed[name]}. Remove or rename it.")
             elif name not in self.spec:
                 close = difflib.get_close_matches(name, list(self.spec), n=1)
-                hint = f"did you mean {close[0]}?" if close else f"see {self.readme}"
+                hint = f"did you mean {close[0]}?" if close else f"see roles/{self.role}/README.md"
                 self.errors.append(f"{name} is not a variable of this role ({hint}); a typo would be silently ignored.")
 
     def types(self) -> None:

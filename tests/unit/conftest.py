@@ -6,6 +6,8 @@ imported as Ansible imports them: ansible_collections.flower_iac.federation.plug
 
 from __future__ import annotations
 
+import copy
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +33,17 @@ RENDERED = {
 }
 
 
-def superlink_defaults() -> dict[str, Any]:
+@functools.cache
+def _rendered_superlink_defaults() -> dict[str, Any]:
     data = yaml.safe_load((ROOT / "roles/flower_superlink/defaults/main.yml").read_text())
     data.update(RENDERED)
     assert not [k for k, v in data.items() if isinstance(v, str) and "{{" in v], "a templated default is not rendered"
     return data
+
+
+def superlink_defaults() -> dict[str, Any]:
+    """A copy each test may change: the file is parsed once (pure-Python YAML is most of a rule's test)."""
+    return copy.deepcopy(_rendered_superlink_defaults())
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -133,25 +134,50 @@ def test_requires_ansible_names_the_tested_ansible_core() -> None:
     assert meets_requirements(pinned, wanted)
 
 
-@pytest.mark.parametrize("playbook", PLAYBOOKS)
-def test_every_playbook_runs_by_its_full_name(installed: Path, playbook: str) -> None:
-    checked = run(
+# Each Ansible process costs most of a second of CPU before it does anything:
+# the playbooks are checked, and the modules' docs shown, by one process each.
+# A broken one then fails every row of its test, each with Ansible's error,
+# which names it.
+@pytest.fixture(scope="module")
+def syntax_checked(installed: Path) -> subprocess.CompletedProcess[str]:
+    playbooks = [f"{FQCN}.{p}" for p in PLAYBOOKS]
+    return run(
         str(BIN / "ansible-playbook"),
-        f"{FQCN}.{playbook}",
+        *playbooks,
         "-i",
         "inventory",
         "--syntax-check",
         cwd=installed,
         env=project_env(installed),
     )
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.fixture(scope="module")
+def module_docs(installed: Path) -> tuple[dict[str, str], subprocess.CompletedProcess[str]]:
+    """Each module's part of ansible-doc's output, by full name; ansible-doc only
+    warns of a module it cannot show and goes on, so a part may be missing."""
+    shown = run(str(BIN / "ansible-doc"), *[f"{FQCN}.{m}" for m in MODULES], cwd=installed, env=project_env(installed))
+    parts = re.split(r"^(?=> MODULE )", shown.stdout, flags=re.MULTILINE)
+    return {part.split()[2]: part for part in parts if part.startswith("> MODULE ")}, shown
+
+
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
+def test_every_playbook_runs_by_its_full_name(
+    installed: Path, syntax_checked: subprocess.CompletedProcess[str], playbook: str
+) -> None:
+    assert syntax_checked.returncode == 0, syntax_checked.stdout + syntax_checked.stderr
+    collection = installed / "collections" / "ansible_collections" / GALAXY["namespace"] / GALAXY["name"]
+    assert f"playbook: {collection / 'playbooks' / playbook}.yml" in syntax_checked.stdout.splitlines()
 
 
 @pytest.mark.parametrize("module", MODULES)
-def test_ansible_doc_renders_every_module(installed: Path, module: str) -> None:
-    shown = run(str(BIN / "ansible-doc"), f"{FQCN}.{module}", cwd=installed, env=project_env(installed))
+def test_ansible_doc_renders_every_module(
+    module_docs: tuple[dict[str, str], subprocess.CompletedProcess[str]], module: str
+) -> None:
+    parts, shown = module_docs
     assert shown.returncode == 0, shown.stderr
-    assert f"{FQCN}.{module}" in shown.stdout and "OPTIONS" in shown.stdout
+    assert f"{FQCN}.{module}" in parts, shown.stderr
+    assert "OPTIONS" in parts[f"{FQCN}.{module}"]
 
 
 def refusal(project: Path, *extra: str) -> str:

@@ -5,6 +5,7 @@ or a public one its owner does not document."""
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -19,6 +20,8 @@ SOURCES = sorted(
 )
 
 
+# Asked once per include and per file: parsed once.
+@functools.cache
 def entry_points(role: str) -> dict[str, dict]:
     specs: dict[str, dict] = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())[
         "argument_specs"

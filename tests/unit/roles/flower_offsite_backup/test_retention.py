@@ -19,17 +19,33 @@ group. Every group below has more periods than any of its counts, so the
 result is the same with restic 0.16+, which also keeps a group's oldest
 snapshot while a count is not used up.
 
-The timeline costs one restic process per snapshot (about 0.1 s of CPU each;
-0.5 to 1 s of wall time on a 2-core machine busy with Molecule): a year of
-hourly backups would be 8760, so it is sparse; 85 restic runs in all. Hourly for the last 27 hours, daily
-for the week before, a few per week and month back to 13 months; each rule
-meets its boundary (the 25th hour, the 8th day, the 5th week, the 13th month
-are removed), periods hold an older snapshot that must go, and months and ISO
-weeks are cut where they differ (a week that spans May and June).
+The timeline costs one restic process per snapshot: a year of hourly backups
+would be 8760, so it is sparse; 85 restic runs in all. Hourly for the last 27
+hours, daily for the week before, a few per week and month back to 13 months;
+each rule meets its boundary (the 25th hour, the 8th day, the 5th week, the
+13th month are removed), periods hold an older snapshot that must go, and
+months and ISO weeks are cut where they differ (a week that spans May and June).
+
+What a restic process costs is not the backup. Opening the repository derives
+the key from the password with scrypt at the strength `restic init`
+calibrated (half a second of CPU; init's calibration takes seconds), and
+every lock waits 200 ms before it checks for other locks (restic 0.14,
+internal/restic/lock.go). So the repository is written here in restic's
+documented format, with a key whose scrypt parameters cost nothing
+(create_repository(); restic reads it back first), and the snapshots are
+sent by a few processes at once (Repository.send). Not into one repository:
+restic 0.14 retries loading a lock file that another process has just
+removed, ten times over about 40 s (internal/backend/backend_retry.go),
+before it ignores it. Each sender has a copy of the empty repository (same
+config and key) and its files, all named by their content, are put together
+afterwards: what one repository written by those processes at once holds.
+restic check then reads every pack of the result back (cmd_check below).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.util
 import json
 import os
@@ -37,14 +53,17 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from ansible_collections.flower_iac.federation.plugins.filter import flower_offsite_backup as offsite
+from conftest import ROOT
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.poly1305 import Poly1305
 
-ROOT = Path(__file__).resolve().parents[4]
 # On the host the agent imports flower_superlink_state installed beside it.
 sys.path.append(str(ROOT / "plugins" / "module_utils"))
 _spec = importlib.util.spec_from_file_location(
@@ -390,10 +409,67 @@ SERIES = [(MAIN_TIMES, DEFAULTS), (SECOND_TIMES + SECOND_OLD, SECOND_KEEP), (OTH
 REMOVED = sum(len(series) - len(policy(series, keep)) for series, keep in SERIES)
 
 
+# scrypt at about a millisecond, where `restic init` calibrates it to half a second.
+CHEAP_SCRYPT = {"N": 1024, "r": 8, "p": 1}
+# The design document's example repository's (restic checks that it is irreducible).
+CHUNKER_POLYNOMIAL = "25b468838dcb75"
+PASSWORD = "retention-test"
+# How many restic processes send snapshots at once: most of a backup's time is its lock's wait, not CPU.
+SENDERS = 8
+
+
+def seal(keys: tuple[bytes, bytes, bytes], plaintext: bytes) -> bytes:
+    """PLAINTEXT encrypted as restic stores everything (doc/design.rst, "Keys, Encryption
+    and MAC"): IV || AES-256-CTR || Poly1305-AES MAC of the ciphertext. KEYS: the AES-256
+    key, then the MAC's k (AES-128) and r."""
+    aes_key, mac_k, mac_r = keys
+    iv = os.urandom(16)
+    encryptor = Cipher(algorithms.AES(aes_key), modes.CTR(iv)).encryptor()
+    sealed = encryptor.update(plaintext) + encryptor.finalize()
+    # Poly1305-AES: s is AES-128 of the nonce with k (one block, hence ECB).
+    mac_s = Cipher(algorithms.AES(mac_k), modes.ECB()).encryptor().update(iv)
+    return iv + sealed + Poly1305.generate_tag(mac_r + mac_s, sealed)
+
+
+def create_repository(path: Path, password: str) -> str:
+    """An empty repository as `restic init` writes one (doc/design.rst: "Repository Format",
+    "Keys, Encryption and MAC"), but with a key that opens with CHEAP_SCRYPT; its id.
+
+    The config file is the JSON of version, id and chunker polynomial, sealed with the
+    master keys; the key file holds the scrypt parameters and salt, and the master keys'
+    JSON sealed with the 64 bytes scrypt derives from the password (the AES-256 key, then
+    k and r); it is named by its SHA-256."""
+    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
+    master = (os.urandom(32), os.urandom(16), os.urandom(16))
+    for kind in ("index", "keys", "locks", "snapshots"):
+        (path / kind).mkdir(parents=True)
+    for prefix in range(256):
+        (path / "data" / f"{prefix:02x}").mkdir(parents=True)
+    repository_id = os.urandom(32).hex()
+    config = {"version": 2, "id": repository_id, "chunker_polynomial": CHUNKER_POLYNOMIAL}
+    (path / "config").write_bytes(seal(master, json.dumps(config).encode()))
+    salt = os.urandom(64)
+    scrypt = {"n": CHEAP_SCRYPT["N"], "r": CHEAP_SCRYPT["r"], "p": CHEAP_SCRYPT["p"]}
+    user = hashlib.scrypt(password.encode(), salt=salt, dklen=64, **scrypt)
+    master_keys = {"mac": {"k": b64(master[1]), "r": b64(master[2])}, "encrypt": b64(master[0])}
+    key = {
+        "created": datetime.now(UTC).isoformat(),
+        "username": "retention-test",
+        "hostname": "retention-test",
+        "kdf": "scrypt",
+        **CHEAP_SCRYPT,
+        "salt": b64(salt),
+        "data": b64(seal((user[:32], user[32:48], user[48:]), json.dumps(master_keys).encode())),
+    }
+    text = json.dumps(key).encode()
+    (path / "keys" / hashlib.sha256(text).hexdigest()).write_bytes(text)
+    return repository_id
+
+
 class Repository:
     def __init__(self, base: Path) -> None:
         self.base = base
-        (base / "password").write_text("retention-test\n")
+        (base / "password").write_text(PASSWORD + "\n")
         self.access = {
             "repository": str(base / "repo"),
             "password_file": str(base / "password"),
@@ -402,6 +478,12 @@ class Repository:
             "environment": {"TZ": "UTC"},
         }
         (base / "cache").mkdir()
+
+    def init(self) -> None:
+        """create_repository(), and restic reads it back: its key opens, its config is the one written."""
+        written = create_repository(self.base / "repo", PASSWORD)
+        read = json.loads(self.restic(self.access, "cat", "config", "--no-cache").stdout)
+        assert read == {"version": 2, "id": written, "chunker_polynomial": CHUNKER_POLYNOMIAL}
 
     def config(self, settings_: dict[str, Any], backup_dir: Path | None = None) -> dict[str, Any]:
         config = {**settings_, **self.access}
@@ -427,9 +509,30 @@ class Repository:
             argv = [*argv[:4], *OLD_TAGS, *argv[-2:]]
         if tags:
             argv = [*argv[:4], *[a for t in tags for a in ("--tag", t)], *argv[-2:]]
-        self.restic(config, argv[0], "--time", when.strftime("%Y-%m-%d %H:%M:%S"), *argv[1:])
+        # --no-cache: the simulated backups need no cache of their own.
+        self.restic(config, argv[0], "--no-cache", "--time", when.strftime("%Y-%m-%d %H:%M:%S"), *argv[1:])
         db.unlink()
         db.with_suffix(".json").unlink()
+
+    def send(self, backups: list[tuple[dict[str, Any], datetime, bool, tuple]]) -> None:
+        """snapshot() each (config, time, old, tags), by SENDERS processes at once, each
+        into its own copy of this repository; then every copy's data, index and
+        snapshot files into this one (a copy holds no other kind: no keys or config of its own)."""
+        # Sent at once, each backup's files must have names of their own: their folder and time.
+        assert len({(c["backup_dir"], c["database"], when) for c, when, _, _ in backups}) == len(backups)
+
+        def send_lane(lane: int) -> Path:
+            copy = self.base / f"sender-{lane}"
+            shutil.copytree(self.base / "repo", copy)
+            for config, when, old, tags in backups[lane::SENDERS]:
+                self.snapshot({**config, "repository": str(copy)}, when, old=old, tags=tags)
+            return copy
+
+        with ThreadPoolExecutor(SENDERS) as senders:
+            copies = list(senders.map(send_lane, range(SENDERS)))
+        for copy in copies:
+            for kind in ("data", "index", "snapshots"):
+                shutil.copytree(copy / kind, self.base / "repo" / kind, dirs_exist_ok=True)
 
     def snapshots(self) -> list[dict[str, Any]]:
         return json.loads(self.restic(self.access, "snapshots", "--json").stdout)
@@ -450,17 +553,16 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     second["database"] = "/var/lib/flower-second/state.db"
     other = repo.config(settings("sl-2.example.org", "flower-superlink", OTHER_KEEP))  # same paths as sl1's
     old_agent = repo.config(settings("sl3", "flower-superlink"))
-    repo.restic(repo.access, "init")
-    for when in MAIN_TIMES:
-        repo.snapshot(main, when, old=when < UPGRADE)
-    for when in SECOND_TIMES + SECOND_OLD:
-        repo.snapshot(second, when, old=when in SECOND_OLD)
-    for when in OTHER_TIMES + OTHER_OLD:
-        repo.snapshot(other, when, old=when in OTHER_OLD)
-    for when in NOT_UPGRADED:
-        repo.snapshot(old_agent, when, old=True)
-    repo.snapshot(repo.config(settings("sl1", "flower-superlink"), repo.base / "old-backups"), STRAY, old=True)
-    repo.snapshot(main, OPERATOR, tags=("flower-superlink", "superlink:flower-superlink", "before-upgrade"))
+    repo.init()
+    backups = [
+        *[(main, when, when < UPGRADE, ()) for when in MAIN_TIMES],
+        *[(second, when, when in SECOND_OLD, ()) for when in SECOND_TIMES + SECOND_OLD],
+        *[(other, when, when in OTHER_OLD, ()) for when in OTHER_TIMES + OTHER_OLD],
+        *[(old_agent, when, True, ()) for when in NOT_UPGRADED],
+        (repo.config(settings("sl1", "flower-superlink"), repo.base / "old-backups"), STRAY, True, ()),
+        (main, OPERATOR, False, ("flower-superlink", "superlink:flower-superlink", "before-upgrade")),
+    ]
+    repo.send(backups)
     seen: dict[str, Any] = {"taken": len(repo.snapshots())}
     # Restore's listing before any retention: sl1's SuperLink and the old snapshots, a host not yet upgraded.
     seen["listed_main"] = agent.cmd_snapshots(main, "sl1")
