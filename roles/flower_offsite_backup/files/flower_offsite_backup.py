@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Scheduled, off-host backups of a Flower SuperLink's state, with restic.
 
 Installed by the flower_offsite_backup role and run by its systemd units and
@@ -151,7 +150,7 @@ LOCKED_RE = re.compile(r"repository is already locked")
 
 def restic(config: dict, *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
     """run_restic, again while another restic process holds the repository's lock."""
-    for _ in range(LOCK_TRIES - 1):
+    for _attempt in range(LOCK_TRIES - 1):
         done = run_restic(config, *args, timeout=timeout)
         if done.returncode == 0 or not LOCKED_RE.search(done.stderr or ""):
             return done
@@ -224,7 +223,7 @@ def write_metrics(config: dict, state: dict) -> None:
         ("check_timestamp_seconds", "Time of the last repository check (restic check)."),
         ("check_success", "1 when the last repository check passed."),
     ]:
-        value = state.get(name.split("_")[0], {}).get(name)  # state["prune"], state["check"]
+        value = state.get(name.split("_", maxsplit=1)[0], {}).get(name)  # state["prune"], state["check"]
         if value is not None:
             full = f"flower_superlink_backup_repository_{name}"
             lines += [f"# HELP {full} {help_text}", f"# TYPE {full} gauge"]
