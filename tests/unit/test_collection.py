@@ -153,6 +153,21 @@ def test_ansible_doc_renders_every_module(installed: Path, module: str) -> None:
     assert f"{FQCN}.{module}" in shown.stdout and "OPTIONS" in shown.stdout
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_ansible_doc_renders_every_role_entry_point(installed: Path, role: str) -> None:
+    specs = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    shown = run(str(BIN / "ansible-doc"), "-t", "role", f"{FQCN}.{role}", cwd=installed, env=project_env(installed))
+    assert shown.returncode == 0, shown.stderr
+    # Each entry point's header (its name in bold: *name* without a terminal), and its description.
+    headers = [line.replace("*", "") for line in shown.stdout.splitlines() if line.startswith("ENTRY POINT:")]
+    assert headers == [f"ENTRY POINT: {name} - {' '.join(s['short_description'].split())}" for name, s in specs.items()]
+    flat = " ".join(shown.stdout.split())
+    for name, spec in specs.items():
+        assert spec.get("description"), f"entry point {name} has no description"
+        # Its opening words (markup such as C() renders differently further on).
+        assert " ".join(spec["description"][0].split()[:4]) in flat
+
+
 def refusal(project: Path, *extra: str) -> str:
     """deploy by its full name from the installed collection; its output, after
     checking it failed at validation and wrote nothing into the project."""
