@@ -126,8 +126,16 @@ def sanity(session: nox.Session) -> None:
             sanity_env = {**env, "HOME": str(home)}
             session.run(tool("ansible-test"), *ANSIBLE_TEST, env=sanity_env, external=True)
             # Every plugin's and role entry point's docs as the docsite renders
-            # them (schema, markup, references, rstcheck), and docs/ itself.
+            # them: schema, markup, references, and rstcheck of the generated RST.
             session.run(tool("antsibull-docs"), "lint-collection-docs", "--plugin-docs", ".", env=env, external=True)
+        # The changelog: its fragments, changelog.yaml, and CHANGELOG.md is
+        # what they generate (a release writes it: changelogs/config.yaml).
+        changelog, generated = tool("antsibull-changelog"), out / "CHANGELOG.md"
+        session.run(changelog, "lint", env=env, external=True)
+        session.run(changelog, "lint-changelog-yaml", "changelogs/changelog.yaml", env=env, external=True)
+        session.run(changelog, "generate", "--output", str(generated), "--output-format", "md", env=env, external=True)
+        if generated.read_text() != (ROOT / "CHANGELOG.md").read_text():
+            session.error("CHANGELOG.md is not what changelogs/ generates: run antsibull-changelog generate")
     finally:
         shutil.rmtree(out)
 

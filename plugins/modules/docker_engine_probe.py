@@ -7,6 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: docker_engine_probe
 short_description: Read the engine's packages and unit state without changing anything
+version_added: 0.27.0
 description:
   - >-
     Asks dpkg which of O(packages) are installed (one C(dpkg-query), not the apt

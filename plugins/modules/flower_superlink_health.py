@@ -7,6 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: flower_superlink_health
 short_description: Wait until the SuperLink answers, or fail as soon as it keeps dying
+version_added: 0.27.0
 description:
   - >-
     Runs O(argv) in the container (C(docker exec)), or on the host with O(on_host)

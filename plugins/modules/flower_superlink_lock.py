@@ -7,6 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: flower_superlink_lock
 short_description: Take or release the lock one SuperLink's playbooks share
+version_added: 0.27.0
 description:
   - >-
     A lock file created with O_EXCL holds who took it (token, playbook, controller

@@ -7,6 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: flower_superlink_preflight
 short_description: Refuse host state the flower_superlink role must not touch
+version_added: 0.27.0
 description:
   - >-
     Read-only checks, in one round trip, of everything on the host the role is

@@ -7,6 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: flower_superlink_sqlite
 short_description: Back up, check or restore a Flower SuperLink SQLite database
+version_added: 0.27.0
 description:
   - >-
     C(backup) copies O(src) to O(dest) with SQLite's online backup API, which is

@@ -132,6 +132,16 @@ def test_requires_ansible_names_the_tested_ansible_core() -> None:
     assert meets_requirements(pinned, wanted)
 
 
+def test_the_changelog_holds_galaxy_ymls_version_as_its_newest_release() -> None:
+    """antsibull-changelog's record (changelogs/changelog.yaml, which CHANGELOG.md
+    is generated from) names the version the collection is built as."""
+    from ansible.galaxy.dependency_resolution.versioning import meets_requirements
+
+    releases = yaml.safe_load((ROOT / "changelogs" / "changelog.yaml").read_text())["releases"]
+    assert GALAXY["version"] in releases
+    assert all(meets_requirements(str(v), f"<={GALAXY['version']}") for v in releases)
+
+
 @pytest.mark.parametrize("playbook", PLAYBOOKS)
 def test_every_playbook_runs_by_its_full_name(installed: Path, playbook: str) -> None:
     checked = run(
