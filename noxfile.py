@@ -1,6 +1,7 @@
 """Developer and CI entry points.
 
-    nox -s lint unit molecule   # what CI runs: lint, unit tests, then every Molecule scenario
+    nox -s lint sanity unit molecule   # what CI runs: linters, the collection's own checks,
+                                       # unit tests, then every Molecule scenario
     nox -s sandbox         # a local systemd host with a deployed SuperLink
     nox -s sandbox_down    # remove it
     nox -s bench           # time converge, restart-to-ready and reboot-to-ready
@@ -14,8 +15,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,8 +35,14 @@ TOOLCHAIN = ROOT / ".nox" / "toolchain"
 SCENARIOS = ["default", "hardening", "offsite", "federation", "operations", "versions", "federation_oldest"]
 PARALLEL = 3
 SANDBOX_HOST = "flower-sandbox"
+# ansible-test puts this pip into each sanity test's virtualenv (ansible-core
+# 2.19: ansible_test/_internal/python_requirements.py, get_venv_packages).
+SANITY_PIP = "24.2"
+# Every sanity test, run where the collection is and on the one Python this
+# machine (and CI's) has.
+ANSIBLE_TEST = ["sanity", "--local", "--python", "3.11", "--color", "no"]
 
-nox.options.sessions = ["lint", "unit", "molecule"]
+nox.options.sessions = ["lint", "sanity", "unit", "molecule"]
 nox.options.error_on_missing_interpreters = True
 
 
@@ -74,6 +84,60 @@ def lint(session: nox.Session) -> None:
     session.run(tool("ansible-lint"), "--profile", "production", env=env, external=True)
     session.run(tool("ruff"), "check", ".", env=env, external=True)
     session.run(tool("ruff"), "format", "--check", ".", env=env, external=True)
+
+
+@nox.session(venv_backend="none")
+def sanity(session: nox.Session) -> None:
+    """The collection as it ships, through the ecosystem's own checks: ansible-test
+    sanity, antsibull-docs (plugin and role docs) and antsibull-changelog."""
+    env = toolchain(session)
+    # The checks find the built collection by its path, never through our
+    # ansible.cfg (whose .collections/ is the clone, not what ships).
+    del env["ANSIBLE_CONFIG"]
+    work = ROOT / ".cache" / "sanity"
+    work.mkdir(parents=True, exist_ok=True)
+    # Exactly what ships: the built tarball (galaxy.yml's build_ignore), and the
+    # ignore file, which does not ship (tests/ stays in the repository). Outside
+    # the clone: inside a git work tree ansible-test tests only what git tracks.
+    out = Path(tempfile.mkdtemp(prefix="flower-iac-sanity-"))
+    collection = out / "ansible_collections" / "flower_iac" / "federation"
+    session.run(tool("ansible-galaxy"), "collection", "build", "--output-path", str(out), env=env, external=True)
+    (tarball,) = out.glob("*.tar.gz")
+    with tarfile.open(tarball) as tar:
+        tar.extractall(collection, filter="data")
+    (collection / "tests" / "sanity").mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "sanity" / "ignore-2.19.txt", collection / "tests" / "sanity")
+
+    # ansible-test creates a virtualenv per sanity test, even with --local, and
+    # bootstraps pip into it with a get-pip script from a host CI cannot reach,
+    # unless it is cached in ~/.ansible/test/cache. Our stand-in does the same
+    # from pip's wheel (PyPI); a HOME of its own keeps that cache and the
+    # virtualenvs inside .cache/. The virtualenvs get ansible-test's own pinned
+    # requirements (ansible_test/_data/requirements/sanity.*.txt) from PyPI.
+    home = work / "home"
+    cache = home / ".ansible" / "test" / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    if not list(cache.glob(f"pip-{SANITY_PIP}-*.whl")):
+        pip = [tool("python"), "-m", "pip", "download", "--disable-pip-version-check", "-q", "--no-deps"]
+        session.run(*pip, "--only-binary", ":all:", "-d", str(cache), f"pip=={SANITY_PIP}", env=env, external=True)
+    shutil.copy(ROOT / "tests" / "sanity" / "get_pip.py", cache / f"get_pip_{SANITY_PIP.replace('.', '_')}.py")
+    try:
+        with session.chdir(collection):
+            sanity_env = {**env, "HOME": str(home)}
+            session.run(tool("ansible-test"), *ANSIBLE_TEST, env=sanity_env, external=True)
+            # Every plugin's and role entry point's docs as the docsite renders
+            # them: schema, markup, references, and rstcheck of the generated RST.
+            session.run(tool("antsibull-docs"), "lint-collection-docs", "--plugin-docs", ".", env=env, external=True)
+        # The changelog: its fragments, changelog.yaml, and CHANGELOG.md is
+        # what they generate (a release writes it: changelogs/config.yaml).
+        changelog, generated = tool("antsibull-changelog"), out / "CHANGELOG.md"
+        session.run(changelog, "lint", env=env, external=True)
+        session.run(changelog, "lint-changelog-yaml", "changelogs/changelog.yaml", env=env, external=True)
+        session.run(changelog, "generate", "--output", str(generated), "--output-format", "md", env=env, external=True)
+        if generated.read_text() != (ROOT / "CHANGELOG.md").read_text():
+            session.error("CHANGELOG.md is not what changelogs/ generates: run antsibull-changelog generate")
+    finally:
+        shutil.rmtree(out)
 
 
 @nox.session(venv_backend="none")

@@ -18,6 +18,7 @@ DOCUMENTATION = r"""
 name: preload_jinja_plugins
 type: aggregate
 short_description: Load Jinja2 filter and test plugins in the controller before each task forks its worker
+version_added: 0.27.0
 description:
   - Speed only; it prints nothing and changes no result. Enable it with callbacks_enabled.
 requirements:

@@ -78,7 +78,7 @@ class SuperNodeChecker(ContainerChecker):
     def node(self) -> None:
         address = self.v("superlink_address")
         if address:
-            host, _, port = address.rpartition(":")
+            host, _sep, port = address.rpartition(":")
             if not (HOSTNAME_RE.match(host) or is_ip(host)) or not port.isdigit() or not 0 < int(port) < 65536:
                 self.err("superlink_address", "must be host:port", "such as superlink.example.org:9092")
         for key, value in (self.v("node_config") or {}).items():

@@ -157,7 +157,7 @@ def check_host(p: dict) -> tuple[dict[str, object], list[str]]:
             )
 
     if shutil.which("docker") and os.path.exists("/var/run/docker.sock"):
-        key, _, value = p["container_label"].partition("=")
+        key, _sep, value = p["container_label"].partition("=")
         inspect = run(
             "docker", "inspect", "--type", "container", "--format", "{{json .Config.Labels}}", p["container_name"]
         )

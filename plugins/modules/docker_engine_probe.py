@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/python
 """Ansible module: which packages are installed and how the docker unit runs, in one round trip."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: docker_engine_probe
 short_description: Read the engine's packages and unit state without changing anything
+version_added: 0.27.0
 description:
   - >-
     Asks dpkg which of O(packages) are installed (one C(dpkg-query), not the apt
@@ -30,7 +31,21 @@ options:
     description: The engine's systemd unit.
     type: str
     default: docker.service
-author: flower-superlink-iac maintainers
+author: flower-iac maintainers (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: Probe the engine's packages, unit and the images the play needs
+  flower_iac.federation.docker_engine_probe:
+    packages: [python3-apt, docker*, containerd*]
+    images: [flwr/superlink:1.25.0]
+  register: probe
+  check_mode: false
+
+- name: Install the engine only when dpkg does not report it
+  ansible.builtin.apt:
+    name: docker.io
+  when: "'docker.io' not in probe.installed"
 """
 
 RETURN = r"""

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/python
 """Ansible module: the health gate's wait, on the host, failing fast on a crash loop."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: flower_superlink_health
 short_description: Wait until the SuperLink answers, or fail as soon as it keeps dying
+version_added: 0.27.0
 description:
   - >-
     Runs O(argv) in the container (C(docker exec)), or on the host with O(on_host)
@@ -35,7 +36,17 @@ options:
   retries: {description: Attempts at most., type: int, default: 30}
   delay: {description: Seconds between attempts., type: float, default: 2}
   crash_restarts: {description: Automatic restarts during the wait that mean a crash loop., type: int, default: 2}
-author: flower-superlink-iac maintainers
+author: flower-iac maintainers (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: Wait until the SuperLink answers its Control API, or fail on a crash loop
+  flower_iac.federation.flower_superlink_health:
+    container: flower-superlink
+    unit: flower-superlink.service
+    argv: [python, -c, "import socket; socket.create_connection(('127.0.0.1', 9093), 2)"]
+    retries: 30
+    delay: 2
 """
 
 RETURN = r"""

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/python
 """Ansible module: a host-side lock so operator playbooks never interleave."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: flower_superlink_lock
 short_description: Take or release the lock one SuperLink's playbooks share
+version_added: 0.27.0
 description:
   - >-
     A lock file created with O_EXCL holds who took it (token, playbook, controller
@@ -50,7 +51,26 @@ options:
       else was changed. Checked under the lock, the host cannot change between
       the check and the play's first change.
     type: dict
-author: flower-superlink-iac maintainers
+extends_documentation_fragment:
+  # The suboptions of preflight: flower_superlink_preflight's options.
+  - flower_iac.federation.flower_superlink_preflight.lock
+author: flower-iac maintainers (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: Take the SuperLink's lock (waits up to 60 s for another playbook)
+  flower_iac.federation.flower_superlink_lock:
+    path: /run/lock/flower-superlink.ansible-lock
+    holder:
+      playbook: "{{ ansible_play_name }}"
+    units: [flower-superlink.service]
+  register: lock
+
+- name: Release it at the end of the play
+  flower_iac.federation.flower_superlink_lock:
+    path: /run/lock/flower-superlink.ansible-lock
+    token: "{{ lock.token }}"
+    state: released
 """
 
 RETURN = r"""

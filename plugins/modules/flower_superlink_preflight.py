@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/python
 """Ansible module: host-side checks before flower_superlink changes anything."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: flower_superlink_preflight
 short_description: Refuse host state the flower_superlink role must not touch
+version_added: 0.27.0
 description:
   - >-
     Read-only checks, in one round trip, of everything on the host the role is
@@ -30,71 +31,24 @@ description:
   - >-
     Allow-lists Docker's DOCKER-USER chain must enforce (O(docker_user_lists)):
     refused when dockerd runs but has no such chain (iptables off).
-options:
-  directories:
-    description: Directories with var, path, owner, group and optional mode.
-    type: list
-    elements: dict
-    required: true
-  database:
-    description: Path of the database.
-    type: path
-    required: true
-  sidecars:
-    description: Suffixes of SQLite's files beside the database.
-    type: list
-    elements: str
-    default: ["-journal", "-wal", "-shm"]
-  unit_path:
-    description: Unit file the role writes.
-    type: path
-    required: true
-  unit_marker:
-    description: Text the first line of the role's unit files starts with.
-    type: str
-    required: true
-  service_name:
-    description: systemd service name (without .service).
-    type: str
-    required: true
-  container_name:
-    description: Name of the container the unit runs.
-    type: str
-    required: true
-  container_label:
-    description: key=value label the role puts on its container.
-    type: str
-    required: true
-  companion_units:
-    description: Unit files the role writes beside the SuperLink's (its proxy, its executor); each must be the role's.
-    type: list
-    elements: path
-    default: []
-  companion_containers:
-    description: Containers the role runs beside the SuperLink's; each must carry the role's label.
-    type: list
-    elements: str
-    default: []
-  backup_dir:
-    description: Where a backup would be written; with need_backup, free space there is checked.
-    type: path
-  need_backup:
-    description: Check that a backup of the database fits in backup_dir.
-    type: bool
-    default: false
-  record:
-    description: >-
-      The deployment record (a small JSON file the role writes); its text is
-      returned, so the role does not read it in another round trip.
-    type: path
-  docker_user_lists:
-    description: >-
-      Names of the allow-list variables that the DOCKER-USER chain must enforce;
-      empty when none (or when the proxy enforces them).
-    type: list
-    elements: str
-    default: []
-author: flower-superlink-iac maintainers
+extends_documentation_fragment:
+  - flower_iac.federation.flower_superlink_preflight
+author: flower-iac maintainers (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: Refuse host state the role must not touch
+  flower_iac.federation.flower_superlink_preflight:
+    directories:
+      - {var: flower_superlink_state_dir, path: /var/lib/flower-superlink, owner: 49999, group: 49999, mode: "0700"}
+    database: /var/lib/flower-superlink/state.db
+    unit_path: /etc/systemd/system/flower-superlink.service
+    unit_marker: "# Managed by Ansible (flower-superlink-iac role flower_superlink)"
+    service_name: flower-superlink
+    container_name: flower-superlink
+    container_label: org.flower-iac.role=flower_superlink
+    backup_dir: /var/backups/flower-superlink
+    need_backup: true
 """
 
 RETURN = r"""

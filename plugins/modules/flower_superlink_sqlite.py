@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/python
 """Ansible module: consistent SQLite backups, checks and restores of a SuperLink database."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: flower_superlink_sqlite
 short_description: Back up, check or restore a Flower SuperLink SQLite database
+version_added: 0.27.0
 description:
   - >-
     C(backup) copies O(src) to O(dest) with SQLite's online backup API, which is
@@ -63,7 +64,32 @@ options:
     description: Mode of the file written.
     type: str
     default: "0600"
-author: flower-superlink-iac maintainers
+author: flower-iac maintainers (!UNKNOWN)
+"""
+
+EXAMPLES = r"""
+- name: Back up the live database with its manifest
+  flower_iac.federation.flower_superlink_sqlite:
+    action: backup
+    src: /var/lib/flower-superlink/state.db
+    dest: /var/backups/flower-superlink/state-20260101T000000Z-manual.db
+    manifest:
+      reason: manual
+
+- name: Check a backup before restoring it
+  flower_iac.federation.flower_superlink_sqlite:
+    action: check
+    src: /var/backups/flower-superlink/state-20260101T000000Z-manual.db
+  register: checked
+  failed_when: checked.integrity != 'ok'
+
+- name: Restore it as the database, owned by the SuperLink's user
+  flower_iac.federation.flower_superlink_sqlite:
+    action: restore
+    src: /var/backups/flower-superlink/state-20260101T000000Z-manual.db
+    dest: /var/lib/flower-superlink/state.db
+    owner: 49999
+    group: 49999
 """
 
 RETURN = r"""

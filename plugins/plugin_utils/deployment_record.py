@@ -36,7 +36,7 @@ def deployment_errors(entry: Any, what: str, backup_dir: str = "") -> list[str]:
         return [f"{what} is not a JSON object"]
     errors = []
     ref = entry.get("image_ref", "")
-    repo, _, rest = str(ref).partition("@") if "@" in str(ref) else str(ref).rpartition(":")
+    repo, _sep, rest = str(ref).partition("@") if "@" in str(ref) else str(ref).rpartition(":")
     if "@" in str(ref):
         ok = REPOSITORY_RE.match(repo) and DIGEST_RE.match(rest)
     else:

@@ -134,6 +134,16 @@ def test_requires_ansible_names_the_tested_ansible_core() -> None:
     assert meets_requirements(pinned, wanted)
 
 
+def test_the_changelog_holds_galaxy_ymls_version_as_its_newest_release() -> None:
+    """antsibull-changelog's record (changelogs/changelog.yaml, which CHANGELOG.md
+    is generated from) names the version the collection is built as."""
+    from ansible.galaxy.dependency_resolution.versioning import meets_requirements
+
+    releases = yaml.safe_load((ROOT / "changelogs" / "changelog.yaml").read_text())["releases"]
+    assert GALAXY["version"] in releases
+    assert all(meets_requirements(str(v), f"<={GALAXY['version']}") for v in releases)
+
+
 # Each Ansible process costs most of a second of CPU before it does anything:
 # the playbooks are checked, and the modules' docs shown, by one process each.
 # A broken one then fails every row of its test, each with Ansible's error,
@@ -178,6 +188,21 @@ def test_ansible_doc_renders_every_module(
     assert shown.returncode == 0, shown.stderr
     assert f"{FQCN}.{module}" in parts, shown.stderr
     assert "OPTIONS" in parts[f"{FQCN}.{module}"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_ansible_doc_renders_every_role_entry_point(installed: Path, role: str) -> None:
+    specs = yaml.safe_load((ROOT / "roles" / role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    shown = run(str(BIN / "ansible-doc"), "-t", "role", f"{FQCN}.{role}", cwd=installed, env=project_env(installed))
+    assert shown.returncode == 0, shown.stderr
+    # Each entry point's header (its name in bold: *name* without a terminal), and its description.
+    headers = [line.replace("*", "") for line in shown.stdout.splitlines() if line.startswith("ENTRY POINT:")]
+    assert headers == [f"ENTRY POINT: {name} - {' '.join(s['short_description'].split())}" for name, s in specs.items()]
+    flat = " ".join(shown.stdout.split())
+    for name, spec in specs.items():
+        assert spec.get("description"), f"entry point {name} has no description"
+        # Its opening words (markup such as C() renders differently further on).
+        assert " ".join(spec["description"][0].split()[:4]) in flat
 
 
 def refusal(project: Path, *extra: str) -> str:

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Scheduled, off-host backups of a Flower SuperLink's state, with restic.
 
 Installed by the flower_offsite_backup role and run by its systemd units and
@@ -152,7 +151,7 @@ LOCKED_RE = re.compile(r"repository is already locked")
 
 def restic(config: dict, *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
     """run_restic, again while another restic process holds the repository's lock."""
-    for _ in range(LOCK_TRIES - 1):
+    for _attempt in range(LOCK_TRIES - 1):
         done = run_restic(config, *args, timeout=timeout)
         if done.returncode == 0 or not LOCKED_RE.search(done.stderr or ""):
             return done
@@ -229,7 +228,7 @@ def write_metrics(config: dict, state: dict) -> None:
                 family.add(value, host=config["host"], location=location)
         families.append(family)
     for name, help_text in REPOSITORY_METRICS:
-        value = state.get(name.split("_")[0], {}).get(name)  # state["prune"], state["check"]
+        value = state.get(name.split("_", maxsplit=1)[0], {}).get(name)  # state["prune"], state["check"]
         if value is not None:
             families.append(
                 Family(f"flower_superlink_backup_repository_{name}", "gauge", help_text).add(value, host=config["host"])

@@ -170,7 +170,7 @@ LIST_RUNS_LIMIT = 2**31 - 1
 
 def list_runs() -> int:
     """Runs the SuperLink lists: entries of ListRunsResponse.run_dict (field 1)."""
-    return sum(1 for number, _ in fields(call("ListRuns", encode(2, LIST_RUNS_LIMIT))) if number == 1)
+    return sum(1 for number, _value in fields(call("ListRuns", encode(2, LIST_RUNS_LIMIT))) if number == 1)
 
 
 def health(database: str, settle: str) -> dict[str, object]:

@@ -41,3 +41,20 @@ def test_documentation_is_yaml_ansible_doc_can_render(path: Path) -> None:
     for name in ("EXAMPLES", "RETURN"):
         if name in blocks:
             yaml.safe_load(blocks[name])
+
+
+def test_the_lock_documents_preflight_with_the_preflight_modules_options() -> None:
+    """flower_superlink_lock's O(preflight) takes flower_superlink_preflight's
+    options (one ARGUMENT_SPEC); the doc fragment writes them out twice, as
+    Ansible's checks read fragments as literal text, and the two must agree."""
+    from ansible_collections.flower_iac.federation.plugins.doc_fragments.flower_superlink_preflight import (
+        ModuleDocFragment,
+    )
+    from ansible_collections.flower_iac.federation.plugins.module_utils.flower_superlink_preflight import (
+        ARGUMENT_SPEC,
+    )
+
+    own = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+    lock = yaml.safe_load(ModuleDocFragment.LOCK)["options"]["preflight"]["suboptions"]
+    assert own == lock
+    assert sorted(own) == sorted(ARGUMENT_SPEC)
