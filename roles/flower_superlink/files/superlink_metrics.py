@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # The SuperLink's metrics for node_exporter's textfile collector, written by a
 # timer (flower_superlink role, tasks/metrics.yml):
 #   superlink_metrics.py collect CONFIG_JSON

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # The SuperNode's metrics for node_exporter's textfile collector, written by a
 # timer (flower_supernode role, tasks/metrics.yml):
 #   supernode_metrics.py collect CONFIG_JSON
@@ -49,8 +48,8 @@ def container_pid(container: str) -> int:
     done = run("docker", "inspect", "--type", "container", "--format", "{{.State.Running}} {{.State.Pid}}", container)
     if done is None or done.returncode:
         return 0
-    running, _, pid = done.stdout.strip().partition(" ")
-    return int(pid) if running == "true" and pid.isdigit() else 0
+    words = done.stdout.split()
+    return int(words[1]) if len(words) == 2 and words[0] == "true" and words[1].isdigit() else 0
 
 
 def established_to(tables: list[str], port: int) -> int:
