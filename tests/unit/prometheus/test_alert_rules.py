@@ -16,13 +16,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from metric_names import written_metrics
 
 ROOT = Path(__file__).resolve().parents[3]
 RULES = ROOT / "monitoring/prometheus/flower-alerts.yml"
 RULE_TESTS = Path(__file__).with_name("flower-alerts.test.yml")
-COLLECTOR = ROOT / "roles/flower_superlink/files/superlink_metrics.py"
-NODE_COLLECTOR = ROOT / "roles/flower_supernode/files/supernode_metrics.py"
-BACKUP_AGENT = ROOT / "roles/flower_offsite_backup/files/flower_offsite_backup.py"
 PROMTOOL = shutil.which("promtool")
 
 pytestmark = pytest.mark.skipif(PROMTOOL is None, reason="promtool (Debian's prometheus) is not installed")
@@ -31,17 +29,6 @@ pytestmark = pytest.mark.skipif(PROMTOOL is None, reason="promtool (Debian's pro
 def alerts() -> dict[str, str]:
     groups = yaml.safe_load(RULES.read_text())["groups"]
     return {rule["alert"]: rule["expr"] for group in groups for rule in group["rules"]}
-
-
-def written_metrics() -> set[str]:
-    """Every metric name the two host-side writers can put in their files."""
-    collector = {f"flower_superlink_{name}" for name in re.findall(r'family\(\s*"([a-z_]+)"', COLLECTOR.read_text())}
-    collector |= {f"flower_supernode_{n}" for n in re.findall(r'family\(\s*"([a-z_]+)"', NODE_COLLECTOR.read_text())}
-    agent = BACKUP_AGENT.read_text()
-    backup = {f"flower_superlink_backup_{name}" for name in re.findall(r'\("([a-z_]+)", "', agent)}
-    return (
-        collector | backup | {f"flower_superlink_backup_repository_{n}" for n in re.findall(r'\("([a-z_]+)", "', agent)}
-    )
 
 
 def test_promtool_accepts_the_rules() -> None:
