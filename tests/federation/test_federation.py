@@ -169,7 +169,9 @@ def test_supernode_metrics_say_up_and_connected_and_count_failed_clientapps(
         for unit in ("flower-supernode", "flower-supernode-superexec"):
             assert value(samples, "flower_supernode_unit_active", unit=f"{unit}.service") == 1, (name, unit)
         before[name] = value(samples, "flower_supernode_clientapp_failures_total")
-    run_id = int(flwr.call("run", "--run-config", f"min-nodes={len(NODES)} fail-clientapp=true")["run-id"])
+    run_id = int(
+        flwr.call("run", "--run-config", f"min-nodes={len(NODES)}", "--run-config", "fail-clientapp=true")["run-id"]
+    )
     flwr.wait_finished({run_id}, 420)
     for name, node in nodes.items():
         failed = value(collect_node(node), "flower_supernode_clientapp_failures_total")
