@@ -182,6 +182,17 @@ CASES: list[tuple[str, str, Extra, str]] = [
     ("metrics-interval-too-often", "deploy.yml", "flower_superlink_metrics_interval=5", "metrics_interval"),
     ("metrics-interval-unit", "deploy.yml", "flower_superlink_metrics_interval=60s", "metrics_interval"),
     ("metrics-interval-a-day", "deploy.yml", "flower_superlink_metrics_interval=86400", "metrics_interval"),
+    # --- the unit started when the SuperLink dies: one unit name, systemd's
+    # specifiers only (%n, %N, %p, %P, %i) ---------------------------------
+    ("on-failure-two-words", "deploy.yml", {"flower_superlink_on_failure": "a.service b.service"}, "on_failure"),
+    ("on-failure-command", "deploy.yml", {"flower_superlink_on_failure": "a.service; rm -rf /"}, "on_failure"),
+    ("on-failure-quote", "deploy.yml", {"flower_superlink_on_failure": 'a".service'}, "on_failure"),
+    ("on-failure-dollar", "deploy.yml", {"flower_superlink_on_failure": "a$HOME.service"}, "on_failure"),
+    ("on-failure-host-specifier", "deploy.yml", "flower_superlink_on_failure=alert@%H.service", "on_failure"),
+    ("on-failure-newline", "deploy.yml", {"flower_superlink_on_failure": "a.service\nUser=root"}, "on_failure"),
+    ("on-failure-not-a-unit", "deploy.yml", "flower_superlink_on_failure=alert", "on_failure"),
+    ("on-failure-a-socket", "deploy.yml", "flower_superlink_on_failure=alert.socket", "on_failure"),
+    ("on-failure-path", "deploy.yml", "flower_superlink_on_failure=/etc/systemd/system/a.service", "on_failure"),
     # --- every entry point validates the same -------------------------------
     ("backup-state-etc", "backup.yml", "flower_superlink_state_dir=/etc", "state_dir"),
     ("reset-state-etc", "reset.yml", (CONFIRM, "flower_superlink_state_dir=/etc"), "state_dir"),

@@ -24,6 +24,7 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation i
     HOSTNAME_RE,
     MEMORY_RE,
     NAME_RE,
+    UNIT_RE,
     is_ip,
     nested,
     path_problem,
@@ -116,6 +117,9 @@ class SuperNodeChecker(ContainerChecker):
 
     def monitoring(self) -> None:
         self.int_in("metrics_interval", 15, 3600, " seconds")
+        failure = self.v("on_failure")
+        if isinstance(failure, str) and failure and not UNIT_RE.match(failure):
+            self.err("on_failure", "must be a unit name such as alert@%n.service")
         metrics = self.v("metrics_dir")
         if isinstance(metrics, str) and metrics:
             if problem := path_problem(metrics):

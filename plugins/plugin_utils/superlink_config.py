@@ -34,6 +34,7 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation i
     MEMORY_RE,
     NAME_RE,
     PATH_RE,
+    UNIT_RE,
     as_bool,
     is_ip,
     is_network,
@@ -337,6 +338,9 @@ class SuperLinkChecker(ContainerChecker):
 
     def monitoring(self) -> None:
         self.int_in("metrics_interval", 15, 3600, " seconds")
+        failure = self.v("on_failure")
+        if isinstance(failure, str) and failure and not UNIT_RE.match(failure):
+            self.err("on_failure", "must be a unit name such as alert@%n.service")
         metrics = self.v("metrics_dir")
         if not isinstance(metrics, str) or metrics == "":
             return

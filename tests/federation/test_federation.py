@@ -190,6 +190,50 @@ def test_supernode_metrics_say_up_and_connected_and_count_failed_clientapps(
     wait_online(flwr, len(NODES), 120)
 
 
+# --- the operator's unit, started when a unit dies (flower_*_on_failure) -------------
+
+ALERTS = "/var/log/flower-test-alert"
+
+
+def alerts(target: Any) -> list[str]:
+    """Which units the test alert unit (molecule/federation/prepare.yml) was started for."""
+    return [line.split()[0] for line in target.run("cat %s", ALERTS).stdout.splitlines() if line.strip()]
+
+
+def kill_main_process(target: Any, container: str) -> None:
+    """kill -9 the container's main process, once it runs (never `kill -9 0`)."""
+
+    def running_pid() -> int | None:
+        found = target.run("docker inspect --format '{{.State.Pid}}' %s", container).stdout.strip()
+        return int(found) if found.isdigit() and int(found) > 1 else None
+
+    target.check_output("kill -9 %s", str(wait_for(running_pid, 60, f"{container} to run")))
+
+
+def test_the_operators_unit_starts_when_a_unit_dies_not_when_it_is_restarted(
+    host: Any, flwr: Flwr, nodes: dict[str, Any]
+) -> None:
+    """On Debian 12 (systemd 252: OnFailure= would never fire for a unit
+    systemd restarts) and Debian 13 (257: it would fire at every crash) alike."""
+    before = alerts(host)
+    host.check_output("systemctl restart flower-superlink")
+    flwr.wait_run_ids()
+    assert alerts(host) == before, "a requested restart is not a failure"
+    kill_main_process(host, "flower-superlink")
+    wait_for(lambda: alerts(host)[len(before) :] == ["flower-superlink.service"] or None, 60, "the alert unit to run")
+    flwr.wait_run_ids()
+    for name, node in nodes.items():
+        seen = alerts(node)
+        node.check_output("systemctl restart flower-supernode")
+        kill_main_process(node, "flower-supernode")
+        wait_for(
+            lambda node=node, seen=seen: alerts(node)[len(seen) :] == ["flower-supernode.service"] or None,
+            60,
+            f"the alert unit to run on {name}",
+        )
+    wait_online(flwr, len(NODES), 180)
+
+
 # --- process isolation: apps in containers of their own ------------------------
 
 # The executor containers' only file from the host: the CA that verifies the

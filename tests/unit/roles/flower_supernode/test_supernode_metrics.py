@@ -166,6 +166,11 @@ def config() -> dict[str, Any]:
         ({"flower_supernode_metrics_interval": 5}, "flower_supernode_metrics_interval"),
         ({"flower_supernode_metrics_interval": "60s"}, "flower_supernode_metrics_interval"),
         ({"flower_supernode_metrics_interval": 86400}, "flower_supernode_metrics_interval"),
+        ({"flower_supernode_on_failure": "a.service b.service"}, "flower_supernode_on_failure"),
+        ({"flower_supernode_on_failure": "a.service; rm -rf /"}, "flower_supernode_on_failure"),
+        ({"flower_supernode_on_failure": "alert@%H.service"}, "flower_supernode_on_failure"),
+        ({"flower_supernode_on_failure": "a.service\nUser=root"}, "flower_supernode_on_failure"),
+        ({"flower_supernode_on_failure": "alert"}, "flower_supernode_on_failure"),
     ],
     ids=[
         "relative",
@@ -181,6 +186,11 @@ def config() -> dict[str, Any]:
         "interval-too-often",
         "interval-unit",
         "interval-a-day",
+        "on-failure-two-words",
+        "on-failure-command",
+        "on-failure-host-specifier",
+        "on-failure-newline",
+        "on-failure-not-a-unit",
     ],
 )
 def test_bad_metrics_variables_are_refused(config: dict[str, Any], values: dict[str, Any], message: str) -> None:
