@@ -4,7 +4,8 @@ A deploy reads every file it manages in one round trip and skips each task
 whose result is already in place (lock.yml's probe). This proves the skip
 never hides drift: a unit edited by hand, a state directory, an environment
 file or a TLS key whose mode was loosened all come back exactly as the role
-writes them, the SuperLink answers with every run afterwards, and the deploy
+writes them, the metrics collector's edited and stopped timer is put back
+and running, the SuperLink answers with every run afterwards, and the deploy
 after that finds nothing to do.
 """
 
@@ -27,8 +28,13 @@ def test_hand_edits_to_managed_files_are_put_back(
         loosened.append(f"{deployment.config_dir}/tls/server.key")
     unit_before = sha256(host, unit)
     modes_before = {path: host.file(path).mode for path in loosened}
+    # The metrics collector's timer, edited and stopped.
+    timer = f"/etc/systemd/system/{deployment.service}-metrics.timer"
+    timer_before = sha256(host, timer)
 
     host.run_test(f"echo '# edited by hand' >> {unit}")
+    host.run_test(f"echo '# edited by hand' >> {timer}")
+    host.run_test(f"systemctl stop {deployment.service}-metrics.timer")
     for path in loosened:
         host.run_test(f"chmod 0777 {path}")
 
@@ -36,6 +42,8 @@ def test_hand_edits_to_managed_files_are_put_back(
     assert_ok(repaired)
     assert recap(repaired, host)["changed"] > 0
     assert sha256(host, unit) == unit_before, "the hand-edited unit was not put back"
+    assert sha256(host, timer) == timer_before, "the hand-edited timer was not put back"
+    assert host.service(f"{deployment.service}-metrics.timer").is_running
     assert {path: host.file(path).mode for path in loosened} == modes_before
     assert host.service(deployment.service).is_running
     assert run in flwr.wait_run_ids()
