@@ -210,17 +210,42 @@ def kill_main_process(target: Any, container: str) -> None:
     target.check_output("kill -9 %s", str(wait_for(running_pid, 60, f"{container} to run")))
 
 
+def executor_rejoined(target: Any, owner: str, quiet: float = 15) -> None:
+    """Wait until OWNER's unit has stopped restarting (its container running,
+    systemd's restart count unchanged for QUIET seconds) and its SuperExec
+    runs in the network namespace of that container, not of the one before."""
+    seen: dict[str, Any] = {"state": None, "since": time.monotonic()}
+
+    def settled() -> bool | None:
+        restarts = target.check_output("systemctl show --property NRestarts --value %s", owner)
+        owner_id = target.run("docker inspect --format '{{.Id}}' %s", owner).stdout.strip()
+        joined = target.run("docker inspect --format '{{.HostConfig.NetworkMode}}' %s-superexec", owner).stdout.strip()
+        state = (restarts, owner_id)
+        if state != seen["state"]:
+            seen.update(state=state, since=time.monotonic())
+        if not owner_id or joined != f"container:{owner_id}":
+            return None
+        return True if time.monotonic() - seen["since"] >= quiet else None
+
+    wait_for(settled, 240, f"{owner} to settle and its SuperExec to join its new container", interval=2)
+
+
 def test_the_operators_unit_starts_when_a_unit_dies_not_when_it_is_restarted(
     host: Any, flwr: Flwr, nodes: dict[str, Any]
 ) -> None:
     """On Debian 12 (systemd 252: OnFailure= would never fire for a unit
-    systemd restarts) and Debian 13 (257: it would fire at every crash) alike."""
+    systemd restarts) and Debian 13 (257: it would fire at every crash) alike.
+    After each kill every SuperExec follows its owner into the new container
+    and a run completes."""
     before = alerts(host)
     host.check_output("systemctl restart flower-superlink")
     flwr.wait_run_ids()
     assert alerts(host) == before, "a requested restart is not a failure"
     kill_main_process(host, "flower-superlink")
     wait_for(lambda: alerts(host)[len(before) :] == ["flower-superlink.service"] or None, 60, "the alert unit to run")
+    # Restarted by systemd, the SuperLink's SuperExec follows it into the new
+    # container (it stayed in the dead one's namespace before).
+    executor_rejoined(host, "flower-superlink")
     flwr.wait_run_ids()
     for name, node in nodes.items():
         seen = alerts(node)
@@ -234,7 +259,10 @@ def test_the_operators_unit_starts_when_a_unit_dies_not_when_it_is_restarted(
             60,
             f"the alert unit to run on {name}",
         )
+        executor_rejoined(node, "flower-supernode")
     wait_online(flwr, len(NODES), 180)
+    # Both SuperExecs serve: a run needing both nodes completes.
+    completed_run(flwr)
 
 
 # --- process isolation: apps in containers of their own ------------------------
