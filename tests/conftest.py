@@ -512,11 +512,14 @@ def proc_status(host: Any, pid: int) -> dict[str, str]:
 # Everything outside the SuperLink's runtime that a playbook could change:
 # owners, modes, sizes and times of every file under these trees. Volatile
 # system state (journals, apt lists, systemd's own state, the nested engine's
-# storage, a separate filesystem) is left out.
+# storage, a separate filesystem) is left out, and so are the metrics the
+# collectors' timers rewrite every minute (node_exporter's textfile
+# directory, a collector's state).
 _FINGERPRINT = (
     "find /etc /srv /opt /usr/local /var/lib /var/backups /var/cache /var/spool -xdev "
     r"\( -path /var/lib/docker -o -path /var/lib/systemd -o -path /var/lib/apt -o -path /var/cache/apt "
-    r"-o -path /var/lib/dpkg -o -path /var/cache/ldconfig -o -path /var/lib/containerd \) -prune "
+    r"-o -path /var/lib/dpkg -o -path /var/cache/ldconfig -o -path /var/lib/containerd "
+    r"-o -path /var/lib/prometheus/node-exporter -o -path '/var/lib/flower-*-metrics' \) -prune "
     r"-o -printf '%p %U:%G %m %s %T@\n' 2>/dev/null | sort"
 )
 
