@@ -213,7 +213,7 @@ def test_upgrade_then_rollback_brings_back_the_old_version_and_its_runs(
 def test_deploy_after_rollback_changes_nothing(request: pytest.FixtureRequest, host: Any) -> None:
     result = run_playbook(request, host, "deploy.yml")
     assert_ok(result)
-    assert recap(result, host)["changed"] == 0
+    assert recap(result, host)["changed"] == 0, result.stdout[-4000:]
 
 
 def test_rollback_to_a_missing_backup_fails_and_changes_nothing(
