@@ -1,5 +1,5 @@
 """The SuperLink's metrics on a test host: its collector's file, and what
-Prometheus (installed beside it by molecule/federation/prepare.yml) scraped
+Prometheus (installed beside it by molecule/federation/monitoring.yml) scraped
 from node_exporter and made of the alert rules."""
 
 from __future__ import annotations

@@ -196,7 +196,7 @@ ALERTS = "/var/log/flower-test-alert"
 
 
 def alerts(target: Any) -> list[str]:
-    """Which units the test alert unit (molecule/federation/prepare.yml) was started for."""
+    """Which units the test alert unit (molecule/federation/monitoring.yml) was started for."""
     return [line.split()[0] for line in target.run("cat %s", ALERTS).stdout.splitlines() if line.strip()]
 
 
@@ -235,8 +235,9 @@ def test_the_operators_unit_starts_when_a_unit_dies_not_when_it_is_restarted(
 ) -> None:
     """On Debian 12 (systemd 252: OnFailure= would never fire for a unit
     systemd restarts) and Debian 13 (257: it would fire at every crash) alike.
-    After each kill every SuperExec follows its owner into the new container
-    and a run completes."""
+    After each kill every SuperExec follows its owner into the new container;
+    after the SuperLink's restart and kill every node rejoins it, and a run
+    completes."""
     before = alerts(host)
     host.check_output("systemctl restart flower-superlink")
     flwr.wait_run_ids()
@@ -346,14 +347,7 @@ def test_supernode_restarted_during_a_run_rejoins_and_the_next_run_completes(
     completed_run(flwr)
 
 
-def test_restarted_superlink_is_rejoined_by_every_node(host: Any, flwr: Flwr) -> None:
-    host.run("systemctl restart flower-superlink")
-    flwr.wait_run_ids()
-    wait_online(flwr, len(NODES), 120)
-    completed_run(flwr)
-
-
-# --- images from the registry (molecule/federation/prepare.yml) ------------------
+# --- images from the registry (molecule/federation/registry.yml) ------------------
 
 REGISTRY = "flower-fed-registry:5000"
 

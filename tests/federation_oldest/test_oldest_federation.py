@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 import testinfra
-from conftest import Flwr, wait_for
-from metrics import by_status, collect, scraped, value
+from conftest import Flwr
+from metrics import by_status, collect, value
 
 testinfra_hosts = ["ansible://flower-old-superlink"]
 NODES = ["flower-old-node-d12", "flower-old-node-d13"]
@@ -76,13 +76,6 @@ def test_the_metrics_read_a_1_19_database_as_flower_does(host: Any, flwr: Flwr) 
     # Both nodes worked on the run; their heartbeats keep them online.
     assert value(samples, "flower_superlink_supernodes", status="online") == len(NODES)
     assert host.check_output("find %s ! -uid 49999", flwr.deployment.state_dir) == ""
-    wait_for(
-        lambda: (
-            scraped(host, 'flower_superlink_runs{status="finished:completed"}') == runs["finished:completed"] or None
-        ),
-        60,
-        "Prometheus to scrape the collector's runs",
-    )
 
 
 def test_the_deploy_ran_the_installed_collection() -> None:
