@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.flower_iac.federation.plugins.plugin_utils.deployment_record import deployment_errors
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.deployment_record import (
+    deployment_errors,
+    identity_changes,
+)
 from ansible_collections.flower_iac.federation.plugins.plugin_utils.derived_values import (
     docker_publish,
     is_wildcard,
@@ -48,6 +51,7 @@ class FilterModule:
         return {
             "superlink_config_errors": config_errors,
             "deployment_record_errors": deployment_errors,
+            "deployment_identity_changes": identity_changes,
             "strict_bool": to_bool,
             "docker_publish": docker_publish,
             "is_wildcard_address": is_wildcard,

@@ -24,12 +24,16 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.container_co
     VERSION_RE,
     ContainerChecker,
 )
-from ansible_collections.flower_iac.federation.plugins.plugin_utils.deployment_record import BACKUP_NAME_RE
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.deployment_record import (
+    BACKUP_NAME_RE,
+    DATABASE_NAME_NOT,
+)
 from ansible_collections.flower_iac.federation.plugins.plugin_utils.releases import proxied_apis, release_facts
 from ansible_collections.flower_iac.federation.plugins.plugin_utils.supernode_keys import ssh_key_problem
 from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation import (
     CONTROL_RE,
     ENV_NAME_RE,
+    FILE_NAME_RE,
     HOSTNAME_RE,
     MEMORY_RE,
     NAME_RE,
@@ -49,7 +53,6 @@ RENAMED: dict[str, str] = {
 }
 
 # The database's file name, and the state directory's mode (no group or world write).
-FILE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}\Z")
 MODE_RE = re.compile(r"0?[0-7][0-5][0-5]\Z")
 
 # flower-superlink flags the role sets itself; an extra one would override
@@ -153,7 +156,7 @@ class SuperLinkChecker(ContainerChecker):
                 "lock_path", "must name a plain file directly in /run/lock", "such as /run/lock/flower-superlink.lock"
             )
         db = self.v("database_name")
-        if isinstance(db, str) and (not FILE_NAME_RE.match(db) or db.endswith((".json", "-journal", "-wal", "-shm"))):
+        if isinstance(db, str) and (not FILE_NAME_RE.match(db) or db.endswith(DATABASE_NAME_NOT)):
             self.err("database_name", "must be a plain file name such as state.db (no '/', no leading dot)")
         mode = self.v("state_dir_mode")
         if isinstance(mode, str) and not MODE_RE.match(mode):

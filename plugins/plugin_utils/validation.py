@@ -88,6 +88,8 @@ FORBIDDEN_EXACT += ["/var/local", "/var/opt", "/usr/local"]
 # quotes, %, $, :, commas or control characters: the path reaches a unit file
 # and a `docker --volume SRC:DST` argument.
 PATH_RE = re.compile(r"(/[A-Za-z0-9_.@+-]+)+\Z")
+# A plain file name (a database, a lock file, an archive).
+FILE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}\Z")
 # systemd unit and Docker container names the role may take.
 NAME_RE = re.compile(r"[a-z][a-z0-9-]{0,22}\Z")
 HOSTNAME_RE = re.compile(

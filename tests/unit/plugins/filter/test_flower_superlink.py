@@ -10,6 +10,7 @@ from __future__ import annotations
 from ansible_collections.flower_iac.federation.plugins.filter.flower_superlink import FilterModule
 
 NAMES = [
+    "deployment_identity_changes",
     "deployment_record_errors",
     "docker_publish",
     "executor_argv",
