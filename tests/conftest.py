@@ -568,7 +568,9 @@ def quiet_database(host: Any, deployment: Deployment, flwr: Flwr) -> str:
     stopped_at = time.monotonic() if flwr.stop_running() else None
     # A stopped run writes its final status when its ServerApp process has
     # ended, which takes longer on a loaded machine: wait for that first.
-    flwr.wait_finished(set(stored_statuses(host, deployment.database)), 120)
+    stored = set(stored_statuses(host, deployment.database))
+    if stored:
+        flwr.wait_finished(stored, 120)
     if stopped_at is not None:
         time.sleep(max(0.0, stopped_at + HEARTBEAT_REFUSED_WITHIN - time.monotonic()))
     samples: list[str] = []

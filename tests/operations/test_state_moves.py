@@ -48,6 +48,12 @@ def mounted_state(host: Any, deployment: Deployment) -> list[str]:
     return sorted(mount["Source"] for mount in inspected["Mounts"])
 
 
+@pytest.fixture(scope="module", autouse=True)
+def a_run(flwr: Flwr) -> int:
+    """A run of its own: the tests before may have left an empty database."""
+    return flwr.submit_run()
+
+
 @pytest.fixture(scope="module")
 def release(host: Any) -> str:
     """The release running now (an earlier test may have rolled back): each
