@@ -191,7 +191,8 @@ def test_deploy_moves_the_database_on_request_and_back(
     assert record(host)["current"]["database"] == f"{MOVED}/state.db"
     # The old file is kept under another name, and the checked backup the move restored.
     assert not host.file(deployment.database).exists
-    assert host.run("ls %s", deployment.state_dir).stdout.split()[0].startswith("state.db.moved-")
+    kept = [name for name in host.check_output("ls %s", deployment.state_dir).split() if name.startswith("state.db")]
+    assert len(kept) == 1 and kept[0].startswith("state.db.moved-"), kept
     new = sorted(set(backups(host)) - taken)
     assert len(new) == 1 and new[0].endswith("-pre-move.db"), new
     assert host.file(new[0]).exists and new[0].startswith(BACKUP_DIR)
