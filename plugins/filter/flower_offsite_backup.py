@@ -3,7 +3,9 @@
 The shared rules (types from meta/argument_specs.yml, booleans, paths that
 must not touch the rest of the system, unknown or misspelt variable names)
 are plugin_utils/validation.py's Checker; this adds what is particular to
-restic repositories, schedules and the units this role writes.
+restic repositories, schedules and the units this role writes, and the
+redaction of a repository's credentials in the role's messages
+(module_utils/restic_redaction.py, which the backup agent uses on the host).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import re
 from typing import Any
 
+from ansible_collections.flower_iac.federation.plugins.module_utils.restic_redaction import redact
 from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation import (
     CONTROL_RE,
     ENV_NAME_RE,
@@ -38,6 +41,15 @@ RESERVED_ENV |= {"RESTIC_CACHE_DIR", "PATH", "HOME"}
 
 class OffsiteBackupChecker(Checker):
     role = "flower_offsite_backup"
+
+    def err(self, name: str, problem: str, fix: str = "") -> None:
+        """Checker.err, but the repository is shown with its credentials hidden (redact)."""
+        if name != "repository":
+            super().err(name, problem, fix)
+            return
+        value = self.v(name)
+        shown = json.dumps(redact(value)) if isinstance(value, str) else redact(json.dumps(value, default=str), "")
+        self.errors.append(f"{PREFIX}{name}={shown} {problem}" + (f" ({fix})" if fix else ""))
 
     def repository(self) -> None:
         repo = self.v("repository")
@@ -143,4 +155,5 @@ class FilterModule:
         return {
             "offsite_backup_config_errors": config_errors,
             "restic_forget_args": forget_args,
+            "restic_redact": redact,
         }

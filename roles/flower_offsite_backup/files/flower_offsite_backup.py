@@ -14,7 +14,9 @@ tasks; there is no Ansible on the host when the timer fires. Commands:
     restic  CONFIG ARGS..  any restic command with the repository's settings
     probe                  can the repository be opened (ok, wrong-password,
                            absent, unreachable)?
-    snapshots HOST         this SuperLink's snapshots on HOST, oldest first
+    snapshots HOST [WHICH] this SuperLink's snapshots on HOST, oldest first, and
+                           with WHICH (latest or an ID prefix) the one restore
+                           installs, or why there is none (choose_snapshot)
     fetch   ID             download snapshot ID, check it against its manifest
                            and install it as a local backup; prints what it holds
 
@@ -24,7 +26,9 @@ probe, snapshots and fetch read all of that from stdin instead (JSON: the
 agent's settings plus repository, password, environment, ssh_private_key,
 known_hosts), so that a repository is checked and read before any of its
 settings is written to the host.
-Output is one JSON object per command on stdout; exit 1 on failure.
+Output is one JSON object per command on stdout; exit 1 on failure. Credentials
+written in the repository's address never reach that output, the journal or an
+error (restic_redaction.redact, beside this file).
 """
 
 from __future__ import annotations
@@ -42,10 +46,13 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from flower_superlink_state import LockHeld, Refused, acquire_lock, backup, default_holder, describe, release_lock
 from prometheus_textfile import Family, render, write_atomically
+from restic_redaction import redact
 
 TAG = "flower-superlink"
 # Every snapshot also names its SuperLink, by unit name (superlink:NAME): one
@@ -130,7 +137,7 @@ def sftp_command(repository: str, key: str, known_hosts: str) -> list[str]:
     else:
         match = SFTP_SHORT.match(repository)
         if not match:
-            raise Refused(f"cannot read the SFTP repository address {repository!r}")
+            raise Refused(f"cannot read the SFTP repository address {redact(repository)!r}")
         user, host, port = match["user"], match["host"], None
     ssh = ["ssh", "-F", "/dev/null", "-i", key, "-o", "IdentitiesOnly=yes", "-o", f"UserKnownHostsFile={known_hosts}"]
     ssh += ["-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
@@ -439,21 +446,156 @@ def given_repository() -> Iterator[dict]:
 def cmd_probe(config: dict) -> dict:
     """ok, wrong-password, absent or unreachable: can the repository be opened?"""
     result = restic(config, "cat", "config", timeout=120)
-    return {"status": classify(result), "message": restic_error(result) if result.returncode else ""}
+    message = redact(restic_error(result), config["repository"]) if result.returncode else ""
+    return {"status": classify(result), "message": message}
 
 
-def cmd_snapshots(config: dict, host: str) -> dict:
+# --- choosing the snapshot to restore ------------------------------------------
+
+# restic writes a snapshot's time as Go's RFC 3339 with nanoseconds, in the UTC
+# offset of the host that wrote it: "2026-03-29T01:59:59.123456789+01:00",
+# "2026-03-29T03:00:01.5+02:00", "2026-03-29T01:00:02Z". As text they do not sort
+# in time (a host whose offset changed with daylight saving, hosts in different
+# zones), and Python 3.11's datetime.fromisoformat reads at most six fractional
+# digits: parsed here, to the nanosecond.
+TIME_RE = re.compile(
+    r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})[Tt]"
+    r"(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})(?:\.(?P<fraction>[0-9]{1,9}))?"
+    r"(?:[Zz]|(?P<sign>[+-])(?P<offset_hours>[0-9]{2}):(?P<offset_minutes>[0-9]{2}))\Z"
+)
+EPOCH = datetime(1970, 1, 1)
+SNAPSHOT_ID_RE = re.compile(r"[0-9a-f]{64}\Z")
+WHICH_RE = re.compile(r"(latest|[0-9a-f]{8,64})\Z")
+
+
+def snapshot_instant(text: Any) -> int:
+    """The instant a restic snapshot time names, in nanoseconds since 1970-01-01 UTC.
+
+    ValueError when it is not such a time: another layout, a field out of range
+    (month 13, second 60, an offset of 24 h or more), or not a string at all.
+    """
+    match = TIME_RE.match(text) if isinstance(text, str) else None
+    if not match:
+        raise ValueError(f"{text!r} is not a time as restic writes one (RFC 3339)")
+    fields = {k: int(v) for k, v in match.groupdict().items() if v and k not in ("sign", "fraction")}
+    offset = timedelta()
+    if match["sign"]:
+        if fields["offset_hours"] > 23 or fields["offset_minutes"] > 59:
+            raise ValueError(f"{text!r} has no valid UTC offset")
+        offset = timedelta(hours=fields["offset_hours"], minutes=fields["offset_minutes"])
+        offset = -offset if match["sign"] == "-" else offset
+    # datetime refuses a field out of range; naive arithmetic cannot leave its range.
+    when = datetime(*(fields[k] for k in ("year", "month", "day", "hour", "minute", "second"))) - offset - EPOCH
+    return (when.days * 86400 + when.seconds) * 10**9 + int((match["fraction"] or "").ljust(9, "0"))
+
+
+def listing_order(snapshot: dict) -> tuple:
+    """Oldest first by the instant restic recorded, whatever offset it is written in. Equal
+    instants: by ID, so a listing gives the same order (and the same latest) whatever order
+    restic lists it in. A time that is no time sorts first; choose_snapshot refuses it."""
+    try:
+        return (1, snapshot_instant(snapshot.get("time")), snapshot["id"])
+    except ValueError:
+        return (0, 0, snapshot["id"])
+
+
+def read_listing(text: str) -> list[dict]:
+    """restic snapshots --json, checked: a list of snapshots, each with a snapshot ID (64 hex
+    digits) and tags that are strings. Anything else is refused, naming it."""
+    listing = json.loads(text or "[]") or []
+    if not isinstance(listing, list):
+        raise Refused(f"restic listed {type(listing).__name__} where a list of snapshots belongs")
+    for entry in listing:
+        tags = entry.get("tags") if isinstance(entry, dict) else None
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("id"), str)
+            or not SNAPSHOT_ID_RE.match(entry["id"])
+            or not (tags is None or (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)))
+        ):
+            raise Refused(f"restic listed something that is not a snapshot: {json.dumps(entry)[:200]}")
+    return listing
+
+
+def shown_time(snapshot: dict) -> str:
+    """A snapshot's time for a message: as restic wrote it, or quoted and cut short when it is no time."""
+    time_text = snapshot.get("time")
+    return time_text if listing_order(snapshot)[0] else json.dumps(time_text)[:80]
+
+
+def distinct_length(ids: list[str]) -> int:
+    """How many leading digits tell these IDs apart: restic's short ID (8), or more."""
+    length = 8
+    while length < 64 and len({snapshot_id[:length] for snapshot_id in ids}) < len(set(ids)):
+        length += 1
+    return length
+
+
+def choose_snapshot(listed: dict, which: str, host: str, superlink: str, repository: str) -> tuple[dict | None, str]:
+    """The snapshot restore installs, and "" ; or None and why there is none.
+
+    LISTED is cmd_snapshots' answer (this SuperLink's snapshots, its other SuperLinks'), WHICH
+    latest or an ID prefix (8 to 64 hex digits). latest: the newest of this SuperLink's by the
+    instant restic recorded (listing_order: ties by ID), refused when any of their times is no
+    time (it might be the newest). An ID prefix: the one snapshot of the host whose ID starts
+    with it, of any SuperLink; refused when it names several, listing them with their times.
+    """
+    mine, others = listed["snapshots"], listed["others"]
+    if not isinstance(which, str) or not WHICH_RE.match(which):
+        return None, f"{which!r} is neither latest nor a snapshot ID (8 to 64 hex digits)"
+    if which == "latest":
+        candidates = mine
+    else:
+        # One entry per ID: two listed with one ID are one snapshot (restic names them by their content).
+        candidates = list({s["id"]: s for s in mine + others if s["id"].startswith(which)}.values())
+    if not candidates:
+        named = "" if which == "latest" else which + " "
+        return None, (
+            f"The repository {redact(repository)} holds no snapshot {named}of host {host} "
+            f"({len(mine)} of SuperLink {superlink}, {len(others)} of its other SuperLinks). "
+            "Set flower_offsite_backup_restore_from to the host whose state to restore, "
+            "or name a snapshot with flower_offsite_backup_restore_snapshot"
+        )
+    ordered = sorted(candidates, key=listing_order)
+    if which == "latest":
+        untimed = [s for s in ordered if listing_order(s)[0] == 0]
+        if untimed:
+            said = ", ".join(f"{s['id'][:8]} ({shown_time(s)})" for s in untimed)
+            return None, (
+                f"cannot tell which snapshot of SuperLink {superlink} of host {host} is the newest: the time "
+                f"restic lists for snapshot {said} is not a time (RFC 3339). Name the snapshot to restore "
+                "with flower_offsite_backup_restore_snapshot (restic snapshots lists them)"
+            )
+    elif len(ordered) > 1:
+        length = distinct_length([s["id"] for s in ordered])
+        said = ", ".join(f"{s['id'][:length]} (taken {shown_time(s)})" for s in ordered)
+        return None, (
+            f"snapshot ID {which} is ambiguous: {len(ordered)} snapshots of host {host} start with it: "
+            f"{said}. Give more of its digits in flower_offsite_backup_restore_snapshot"
+        )
+    chosen = ordered[-1]
+    return {**chosen, "short_id": chosen["id"][:8]}, ""
+
+
+def cmd_snapshots(config: dict, host: str, which: str | None = None) -> dict:
     """The host's snapshots of this SuperLink (by name; those from before snapshots named their
-    SuperLink too), and of its others, each oldest first."""
+    SuperLink too), and of its others, each oldest first (listing_order); with WHICH, also the
+    one restore installs (choose_snapshot), or refused saying why there is none."""
     name = superlink_name(config)
     listed = restic(config, "snapshots", "--json", "--host", host, "--tag", TAG, timeout=600)
     if listed.returncode != 0:
         raise Refused(f"cannot list the snapshots of {host}: {restic_error(listed)}")
-    every = sorted(json.loads(listed.stdout or "[]") or [], key=lambda s: s["time"])
-    return {
+    every = sorted(read_listing(listed.stdout), key=listing_order)
+    answer: dict[str, Any] = {
         "snapshots": [s for s in every if of_superlink(s, name)],
         "others": [s for s in every if not of_superlink(s, name)],
     }
+    if which is not None:
+        chosen, why = choose_snapshot(answer, which, host, name, config["repository"])
+        if chosen is None:
+            raise Refused(why)
+        answer["chosen"] = chosen
+    return answer
 
 
 def cmd_fetch(config: dict, snapshot: str) -> dict:
@@ -526,20 +668,29 @@ def main(argv: list[str]) -> int:
         return 2
     command, args = argv[1], argv[2:]
     os.umask(0o077)
+    # Every message leaves through here: restic's words and ours, with the
+    # repository's credentials hidden (redact) once its address is known.
+    repository = ""
     try:
         if command == "restic":
-            result = restic(load(args[0]), *args[1:])
-            sys.stdout.write(result.stdout)
-            sys.stderr.write(result.stderr)
+            config = load(args[0])
+            repository = config["repository"]
+            result = restic(config, *args[1:])
+            sys.stdout.write(redact(result.stdout, repository))
+            sys.stderr.write(redact(result.stderr, repository))
             return result.returncode
         if commands[command][1]:
             with given_repository() as config:
+                repository = config.get("repository") or ""
                 answer = {"probe": cmd_probe, "snapshots": cmd_snapshots, "fetch": cmd_fetch}[command](config, *args)
         else:
-            answer = {"backup": cmd_backup, "check": cmd_check}[command](load(args[0]))
+            config = load(args[0])
+            repository = config["repository"]
+            answer = {"backup": cmd_backup, "check": cmd_check}[command](config)
     except (Refused, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as err:
-        print(json.dumps({"failed": True, "msg": str(err)}))
-        print(f"flower-offsite-backup {command}: {err}", file=sys.stderr)
+        said = redact(str(err), repository)
+        print(json.dumps({"failed": True, "msg": said}))
+        print(f"flower-offsite-backup {command}: {said}", file=sys.stderr)
         return 1
     print(json.dumps(answer))
     return 0

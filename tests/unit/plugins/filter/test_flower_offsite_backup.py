@@ -1,16 +1,27 @@
 """flower_offsite_backup's filters (plugins/filter/flower_offsite_backup.py):
-the names the role calls, and restic forget's arguments, one row per case."""
+the names the role calls, restic forget's arguments, and the redaction of a
+repository's credentials (restic_redact, plugins/module_utils/restic_redaction.py,
+which the backup agent uses on the host too), one row per case."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
-from ansible_collections.flower_iac.federation.plugins.filter.flower_offsite_backup import FilterModule, forget_args
+import yaml
+from ansible_collections.flower_iac.federation.plugins.filter.flower_offsite_backup import (
+    FilterModule,
+    config_errors,
+    forget_args,
+)
+from conftest import ROOT
+
+redact = FilterModule().filters()["restic_redact"]
 
 
 def test_registers_the_names_the_role_calls() -> None:
-    assert sorted(FilterModule().filters()) == ["offsite_backup_config_errors", "restic_forget_args"]
+    assert sorted(FilterModule().filters()) == ["offsite_backup_config_errors", "restic_forget_args", "restic_redact"]
 
 
 def keep(hourly: Any, daily: Any, weekly: Any, monthly: Any) -> dict[str, Any]:
@@ -31,3 +42,269 @@ def keep(hourly: Any, daily: Any, weekly: Any, monthly: Any) -> dict[str, Any]:
 )
 def test_forget_args(config: dict[str, Any], args: list[str]) -> None:
     assert forget_args(config) == args
+
+
+# --- restic_redact: a repository as messages show it --------------------------------
+
+REPOSITORY_ROWS = [
+    # id, the repository as written, as it is shown, the secret that must not show (None: none)
+    ("rest-https", "rest:https://user:secret@host:8000/repo", "rest:https://user:***@host:8000/repo", "secret"),
+    ("rest-http", "rest:http://user:secret@host/repo", "rest:http://user:***@host/repo", "secret"),
+    ("rest-no-user", "rest:https://host:8000/repo", "rest:https://host:8000/repo", None),
+    ("rest-user-only", "rest:https://user@host:8000/repo", "rest:https://user@host:8000/repo", None),
+    ("rest-empty-password", "rest:https://user:@host/repo", "rest:https://user:***@host/repo", None),
+    ("rest-password-no-user", "rest:https://:secret@host/repo", "rest:https://:***@host/repo", "secret"),
+    ("password-with-at", "rest:https://user:p@ss@host/repo", "rest:https://user:***@host/repo", "p@ss"),
+    ("password-with-colon", "rest:https://user:pa:ss@host/repo", "rest:https://user:***@host/repo", "pa:ss"),
+    ("password-with-slash", "rest:https://user:pa/ss@host/repo", "rest:https://user:***@host/repo", "pa/ss"),
+    ("password-with-all", "rest:https://user:a@b:c/d@host:8000/r", "rest:https://user:***@host:8000/r", "a@b:c/d"),
+    ("password-escaped", "rest:https://user:p%40ss%2Fw%3A@host/repo", "rest:https://user:***@host/repo", "p%40ss"),
+    ("user-escaped", "rest:https://us%40er:secret@host/repo", "rest:https://us%40er:***@host/repo", "secret"),
+    ("password-with-space", "rest:https://user:se cret@host/repo", "rest:https://user:***@host/repo", "se cret"),
+    ("ipv6", "rest:https://[2001:db8::1]:8000/repo", "rest:https://[2001:db8::1]:8000/repo", None),
+    (
+        "ipv6-password",
+        "rest:https://u:secret@[2001:db8::1]:8000/r",
+        "rest:https://u:***@[2001:db8::1]:8000/r",
+        "secret",
+    ),
+    ("ipv6-user-only", "rest:http://user@[::1]/repo", "rest:http://user@[::1]/repo", None),
+    ("at-in-path", "rest:https://host/repo@2024", "rest:https://host/repo@2024", None),
+    # An @ in the path after a port reads as a password: more is hidden, never less.
+    ("at-in-path-after-port", "rest:https://host:8000/repo@2024", "rest:https://host:***@2024", None),
+    ("already-redacted", "rest:https://user:***@host/repo", "rest:https://user:***@host/repo", None),
+    ("sftp", "sftp:user@host:/srv/restic", "sftp:user@host:/srv/restic", None),
+    ("sftp-no-user", "sftp:host:/srv/restic", "sftp:host:/srv/restic", None),
+    ("sftp-at-in-path", "sftp:user@host:/srv/a@b", "sftp:user@host:/srv/a@b", None),
+    ("sftp-password", "sftp:user:secret@host:/srv/restic", "sftp:user:***@host:/srv/restic", "secret"),
+    ("sftp-url", "sftp://user@host:2222//srv/restic", "sftp://user@host:2222//srv/restic", None),
+    ("sftp-url-password", "sftp://user:secret@host:2222//srv/r", "sftp://user:***@host:2222//srv/r", "secret"),
+    ("s3", "s3:s3.amazonaws.com/bucket/flower", "s3:s3.amazonaws.com/bucket/flower", None),
+    ("s3-https", "s3:https://s3.example.com/bucket", "s3:https://s3.example.com/bucket", None),
+    ("s3-keys", "s3:https://AKIAEX:wJal/K7MD@s3.example.com/b", "s3:https://AKIAEX:***@s3.example.com/b", "wJal"),
+    ("b2", "b2:bucket:flower/repo", "b2:bucket:flower/repo", None),
+    ("azure", "azure:container:/flower", "azure:container:/flower", None),
+    ("gs", "gs:bucket:/flower", "gs:bucket:/flower", None),
+    ("swift", "swift:container:/flower", "swift:container:/flower", None),
+    ("rclone", "rclone:backup:flower/repo", "rclone:backup:flower/repo", None),
+    (
+        "rclone-connection-string",
+        "rclone::s3,access_key_id=AKIAEX,secret_access_key=SECRET:bucket/flower",
+        "rclone::s3,access_key_id=***,secret_access_key=***:bucket/flower",
+        "SECRET",
+    ),
+    ("rclone-quoted", 'rclone::webdav,user=u,pass="a,b:c":flower', "rclone::webdav,user=***,pass=***:flower", "a,b"),
+    ("local-path", "/mnt/offsite/flower", "/mnt/offsite/flower", None),
+    ("local-path-at-colon", "/mnt/offsite/a:b@c", "/mnt/offsite/a:b@c", None),
+    ("empty", "", "", None),
+    ("none", None, "", None),
+    ("not-a-string", 8000, "8000", None),
+    ("words", "not a repository", "not a repository", None),
+    ("scheme-only", "rest:https://", "rest:https://", None),
+    ("at-only", ":@", ":@", None),
+    ("userinfo-only", "x://:@", "x://:***@", None),
+    ("two-urls", "rest:https://u:p1@h/x https://v:p2@i", "rest:https://u:***@i", "p1"),
+]
+
+
+@pytest.mark.parametrize(
+    ("repository", "shown", "secret"), [r[1:] for r in REPOSITORY_ROWS], ids=[r[0] for r in REPOSITORY_ROWS]
+)
+def test_a_repository_is_shown_without_its_password(repository: Any, shown: str, secret: str | None) -> None:
+    assert redact(repository) == shown
+    if secret:
+        assert secret not in redact(repository)
+    # Shown twice is shown once (a message may pass the agent's redaction, then the task's).
+    assert redact(shown) == shown
+
+
+# --- restic_redact: a message that may echo the repository --------------------------
+
+# restic 0.14's own words, as it printed them for these repositories (a REST
+# server and S3 on a closed port; sftp.command=false; no rclone installed).
+S3 = "s3:http://KEY:SECRET@127.0.0.1:1/bucket"
+SLASH = "rest:http://user:s3/cr@t@127.0.0.1:1/repo"
+SPACE = "rest:http://user:a b@127.0.0.1:1/repo"
+ESCAPE = "rest:http://user:p%zz@127.0.0.1:1/repo"
+ESCAPED = "rest:http://user:p%40ss@127.0.0.1:1/repo"
+MESSAGE_ROWS = [
+    # id, the message, the repository, the message shown, the secret that must not show
+    (
+        "restic-echoes-the-s3-address",
+        "Fatal: unable to open config file: Stat: Get ...\nIs there a repository at the following location?\n" + S3,
+        S3,
+        "Fatal: unable to open config file: Stat: Get ...\nIs there a repository at the following location?\n"
+        "s3:http://KEY:***@127.0.0.1:1/bucket",
+        "SECRET",
+    ),
+    (
+        "go-quotes-the-url-and-a-piece",
+        f'Fatal: parsing repository location failed: url.Parse: parse "{SLASH[5:]}/": invalid port ":s3" after host',
+        SLASH,
+        'Fatal: parsing repository location failed: url.Parse: parse "http://user:***@127.0.0.1:1/repo/": '
+        'invalid port "***" after host',
+        "s3",
+    ),
+    (
+        "password-with-a-space",
+        f'Fatal: parsing repository location failed: url.Parse: parse "{SPACE[5:]}/": net/url: invalid userinfo',
+        SPACE,
+        'Fatal: parsing repository location failed: url.Parse: parse "http://user:***@127.0.0.1:1/repo/": '
+        "net/url: invalid userinfo",
+        "a b",
+    ),
+    (
+        "go-quotes-a-bad-escape",
+        f'Fatal: parsing repository location failed: url.Parse: parse "{ESCAPE[5:]}/": invalid URL escape "%zz"',
+        ESCAPE,
+        'Fatal: parsing repository location failed: url.Parse: parse "http://user:***@127.0.0.1:1/repo/": '
+        'invalid URL escape "***"',
+        "%zz",
+    ),
+    (
+        "sftp-short-form-echoed",
+        "Fatal: unable to open repository at sftp:user:pw@127.0.0.1:/x: unable to start the sftp session, error: EOF",
+        "sftp:user:pw@127.0.0.1:/x",
+        "Fatal: unable to open repository at sftp:user:***@127.0.0.1:/x: unable to start the sftp session, error: EOF",
+        "pw",
+    ),
+    (
+        "rclone-echoed",
+        'Fatal: unable to open repository at rclone::s3,secret_access_key=SEKRIT:bucket: exec: "rclone": not found',
+        "rclone::s3,secret_access_key=SEKRIT:bucket",
+        'Fatal: unable to open repository at rclone::s3,secret_access_key=***:bucket: exec: "rclone": not found',
+        "SEKRIT",
+    ),
+    (
+        "password-decoded-elsewhere",
+        "user p@ss refused",
+        ESCAPED,
+        "user *** refused",
+        "p@ss",
+    ),
+    (
+        "password-escaped-elsewhere",
+        "user p%40ss refused",
+        ESCAPED,
+        "user *** refused",
+        "p%40ss",
+    ),
+    (
+        "password-escaped-by-go",
+        "dial http://user:p%40ss@127.0.0.1:1/repo/config and p%40ss",
+        "rest:http://user:p@ss@127.0.0.1:1/repo",
+        "dial http://user:***@127.0.0.1:1/repo/config and ***",
+        "p%40ss",
+    ),
+    (
+        "restic-already-redacted",
+        'client.Head: Head "http://user:***@127.0.0.1:1/repo/config": connection refused',
+        ESCAPED,
+        'client.Head: Head "http://user:***@127.0.0.1:1/repo/config": connection refused',
+        "p@ss",
+    ),
+    (
+        "another-url-in-the-message",
+        "proxy https://proxy-user:proxy-pass@proxy:3128 refused",
+        "/mnt/offsite",
+        "proxy https://proxy-user:***@proxy:3128 refused",
+        "proxy-pass",
+    ),
+    (
+        "no-repository-known",
+        'parse "https://u:secret@host/": bad',
+        "",
+        'parse "https://u:***@host/": bad',
+        "secret",
+    ),
+    (
+        "nothing-to-hide",
+        "Fatal: wrong password or no key found",
+        "sftp:restic@store:/srv/restic/flower",
+        "Fatal: wrong password or no key found",
+        None,
+    ),
+    ("empty-message", "", S3, "", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("message", "repository", "shown", "secret"), [r[1:] for r in MESSAGE_ROWS], ids=[r[0] for r in MESSAGE_ROWS]
+)
+def test_a_message_is_shown_without_the_repositorys_password(
+    message: str, repository: str, shown: str, secret: str | None
+) -> None:
+    assert redact(message, repository) == shown
+    if secret:
+        assert secret not in redact(message, repository)
+
+
+# --- the validation's messages show the repository redacted ------------------------------
+
+
+def variables(**given: Any) -> dict[str, Any]:
+    """The role's defaults, restore_from rendered, and GIVEN (without the prefix)."""
+    defaults = yaml.safe_load((ROOT / "roles/flower_offsite_backup/defaults/main.yml").read_text())
+    defaults["flower_offsite_backup_restore_from"] = "sl1"
+    return {
+        **defaults,
+        "flower_offsite_backup_password": "x",
+        **{f"flower_offsite_backup_{k}": v for k, v in given.items()},
+    }
+
+
+VALIDATION_ROWS = [
+    # id, repository, the message it gets
+    ("space", "rest:https://user:se cret@host/r", 'repository="rest:https://user:***@host/r" contains a space'),
+    ("not-restic", "ftp://user:secret@host/r", 'repository="ftp://user:***@host/r" is not a restic repository'),
+    ("sftp-url-no-path", "sftp://user:secret@host", 'repository="sftp://user:***@host" must be sftp:[user@]host'),
+    ("control", "rest:https://user:secret\n@host/", 'repository="rest:https://user:***@host/" contains a newline'),
+    ("list", ["rest:https://user:secret@host/r"], 'repository=["rest:https://user:***@host/r"] must be a string'),
+    ("dict", {"url": "s3:https://K:secret@h/b"}, 'repository={"url": "s3:https://K:***@h/b"} must be a string'),
+]
+
+
+@pytest.mark.parametrize(("repository", "said"), [r[1:] for r in VALIDATION_ROWS], ids=[r[0] for r in VALIDATION_ROWS])
+def test_a_refused_repository_is_shown_without_its_password(repository: Any, said: str) -> None:
+    errors = config_errors(variables(repository=repository))
+    assert any(e.startswith("flower_offsite_backup_" + said) for e in errors), errors
+    assert not [e for e in errors if "secret" in e]
+
+
+def test_a_valid_repository_with_a_password_is_accepted() -> None:
+    assert config_errors(variables(repository="rest:https://user:secret@host:8000/repo")) == []
+
+
+def messages() -> list[tuple[str, str, str]]:
+    """(file, task, text) of every message a task of the role writes, with the task's vars."""
+    found = []
+    for path in sorted((ROOT / "roles" / "flower_offsite_backup" / "tasks").glob("*.yml")):
+        for task in yaml.safe_load(path.read_text()) or []:
+            for module, key in (("fail", "msg"), ("debug", "msg"), ("assert", "fail_msg")):
+                text = (task.get(f"ansible.builtin.{module}") or {}).get(key)
+                if text:
+                    found.append(
+                        (path.name, task["name"], text + " ".join(map(str, (task.get("vars") or {}).values())))
+                    )
+    return found
+
+
+MESSAGES = messages()
+# What may carry the repository's credentials: the repository itself, and what the agent said
+# (its commands' results, with restic's words; the probe's message).
+UNTRUSTED = re.compile(
+    r"\bflower_offsite_backup_repository\b|__flower_offsite_backup_(?:snapshots|fetch|probe)\b"
+    r"|_flower_offsite_backup_probe\.message"
+)
+
+
+@pytest.mark.parametrize(("path", "task", "text"), MESSAGES, ids=[f"{p}:{t}" for p, t, _ in MESSAGES])
+def test_every_message_of_the_role_shows_the_repository_redacted(path: str, task: str, text: str) -> None:
+    """Each {{ }} of a message that writes the repository or restic's words passes restic_redact."""
+    for expression in re.findall(r"\{\{(.*?)\}\}", text, flags=re.DOTALL):
+        if UNTRUSTED.search(expression):
+            assert "flower_iac.federation.restic_redact" in expression, expression
+
+
+def test_the_role_has_messages_that_need_redaction() -> None:
+    assert len([m for m in MESSAGES if "restic_redact" in m[2] or "_repository_shown" in m[2]]) >= 5

@@ -13,6 +13,14 @@ check unit's command (cmd_check: prune, then check). What remains must be
 exactly what the keep rules name, computed here independently, and the prune
 must give the removed snapshots' space back.
 
+Restore's side of the agent sits here too: which snapshot it chooses
+(choose_snapshot: latest by the instant restic recorded, whatever offset it
+is written in, to the nanosecond; an ID prefix only when one snapshot has it),
+the listing it refuses to read, and that nothing it prints (the tasks' JSON,
+the journal, the restic passthrough, the metrics) carries a password written
+in the repository's address. One row per case; one test with real restic
+writing snapshots in other UTC offsets.
+
 restic's rule (forget --help, 0.14): each --keep-<period> N keeps the newest
 snapshot of each of the N most recent periods that have snapshots, in each
 group. Every group below has more periods than any of its counts, so the
@@ -45,14 +53,17 @@ restic check then reads every pack of the result back (cmd_check below).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
+import struct
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,8 +75,10 @@ from conftest import ROOT
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.poly1305 import Poly1305
 
-# On the host the agent imports flower_superlink_state installed beside it.
+# On the host the agent imports flower_superlink_state, prometheus_textfile and
+# restic_redaction installed beside it.
 sys.path.append(str(ROOT / "plugins" / "module_utils"))
+sys.path.append(str(ROOT / "plugins" / "plugin_utils"))
 _spec = importlib.util.spec_from_file_location(
     "flower_offsite_backup_agent", ROOT / "roles" / "flower_offsite_backup" / "files" / "flower_offsite_backup.py"
 )
@@ -315,6 +328,332 @@ def test_the_check_reads_no_data_when_told_so(tmp_path: Path, monkeypatch: pytes
     config = {**settings("sl1", "flower-superlink"), "cache_dir": str(tmp_path), "metrics_file": ""}
     agent.cmd_check({**config, "check_read_data": ""})
     assert calls == [("prune",), ("check",)]
+
+
+# --- restore's choice of snapshot (no restic) ---------------------------------------
+
+
+def utc(text: str, nanos: int = 0) -> int:
+    """The instant of a UTC time written "YYYY-MM-DD HH:MM:SS", in nanoseconds, plus NANOS."""
+    return int(datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()) * 10**9 + nanos
+
+
+TIME_ROWS = [
+    # id, restic's time, the instant (None: refused)
+    ("utc-z", "2026-03-29T01:00:02Z", utc("2026-03-29 01:00:02")),
+    ("lower-case-t-and-z", "2026-03-29t01:00:02z", utc("2026-03-29 01:00:02")),
+    ("cet-nanoseconds", "2026-03-29T01:59:59.123456789+01:00", utc("2026-03-29 00:59:59", 123456789)),
+    ("cest-one-digit", "2026-03-29T03:00:01.5+02:00", utc("2026-03-29 01:00:01", 500000000)),
+    ("seven-digits", "2025-06-18T10:25:00.1234567Z", utc("2025-06-18 10:25:00", 123456700)),
+    ("eight-digits", "2025-06-18T10:25:00.12345678Z", utc("2025-06-18 10:25:00", 123456780)),
+    ("six-digits", "2025-06-18T10:25:00.000001Z", utc("2025-06-18 10:25:00", 1000)),
+    ("one-nanosecond", "2025-06-18T10:25:00.000000001Z", utc("2025-06-18 10:25:00", 1)),
+    ("negative-offset", "2025-11-02T01:30:00-05:00", utc("2025-11-02 06:30:00")),
+    ("half-hour-offset", "2025-06-18T16:00:00+05:30", utc("2025-06-18 10:30:00")),
+    ("quarter-hour-offset", "2025-06-18T16:15:00+05:45", utc("2025-06-18 10:30:00")),
+    ("offset-crosses-the-year", "2025-12-31T23:30:00-01:00", utc("2026-01-01 00:30:00")),
+    ("largest-offset", "2025-06-18T23:59:00+23:59", utc("2025-06-18 00:00:00")),
+    ("minus-zero", "2025-06-18T10:00:00-00:00", utc("2025-06-18 10:00:00")),
+    ("leap-day", "2024-02-29T12:00:00Z", utc("2024-02-29 12:00:00")),
+    ("before-1970", "1969-12-31T23:59:59.999999999Z", -1),
+    ("ten-digits", "2025-06-18T10:25:00.1234567890Z", None),
+    ("empty-fraction", "2025-06-18T10:25:00.Z", None),
+    ("no-offset", "2025-06-18T10:25:00", None),
+    ("offset-without-colon", "2025-06-18T10:25:00+0100", None),
+    ("offset-24-hours", "2025-06-18T10:00:00+24:00", None),
+    ("offset-60-minutes", "2025-06-18T10:00:00+01:60", None),
+    ("space-for-t", "2025-06-18 10:25:00Z", None),
+    ("month-13", "2025-13-01T00:00:00Z", None),
+    ("february-30", "2025-02-30T00:00:00Z", None),
+    ("leap-second", "2016-12-31T23:59:60Z", None),
+    ("year-zero", "0000-01-01T00:00:00Z", None),
+    ("five-digit-year", "10000-01-01T00:00:00Z", None),
+    ("other-digits", "\uff12\uff10\uff12\uff15-06-18T10:25:00Z", None),  # fullwidth 2025
+    ("trailing-newline", "2025-06-18T10:25:00Z\n", None),
+    ("words", "yesterday", None),
+    ("empty", "", None),
+    ("none", None, None),
+    ("a-number", 1750242300, None),
+]
+
+
+@pytest.mark.parametrize(("text", "instant"), [r[1:] for r in TIME_ROWS], ids=[r[0] for r in TIME_ROWS])
+def test_snapshot_times_are_read_to_the_nanosecond_whatever_their_offset(text: Any, instant: int | None) -> None:
+    if instant is None:
+        with pytest.raises(ValueError, match=r"not a time|no valid UTC offset|out of range|must be in"):
+            agent.snapshot_instant(text)
+    else:
+        assert agent.snapshot_instant(text) == instant
+
+
+def sid(label: str) -> str:
+    """A snapshot ID: 64 hex digits, the label's first character repeated (or the label padded with 0)."""
+    return (label * 64)[:64] if len(label) == 1 else label.ljust(64, "0")
+
+
+def snap(label: str, when: Any, superlink: str = "flower-superlink") -> dict[str, Any]:
+    snapshot = {"id": sid(label), "short_id": sid(label)[:8], "hostname": "sl1"}
+    snapshot["tags"] = ["flower-superlink", "scheduled", f"superlink:{superlink}"]
+    if when is not ...:
+        snapshot["time"] = when
+    return snapshot
+
+
+REPOSITORY = "rest:https://backup:secret@store.example.org:8000/flower"
+LATEST_ROWS = [
+    # id, this SuperLink's snapshots (label, time), its other SuperLinks', the newest (label) or the refusal
+    # Daylight saving ends: 02:30 CEST (00:30 UTC) is older than 02:10 CET (01:10 UTC).
+    ("dst-ends", [("a", "2025-10-26T02:30:00+02:00"), ("b", "2025-10-26T02:10:00+01:00")], [], "b"),
+    # Daylight saving starts: the hour 02:00-03:00 does not exist; 01:59:59.9 CET is before 03:00:01 CEST.
+    ("dst-starts", [("b", "2026-03-29T03:00:01.5+02:00"), ("a", "2026-03-29T01:59:59.123456789+01:00")], [], "b"),
+    ("zones-apart", [("a", "2025-06-18T12:00:00+02:00"), ("b", "2025-06-18T11:00:00Z")], [], "b"),
+    ("west-of-utc", [("a", "2025-06-18T05:30:00-05:00"), ("b", "2025-06-18T10:00:00Z")], [], "a"),
+    # As text "Z" sorts after ".": the whole second would be the newest.
+    ("fraction-after-whole-second", [("a", "2025-06-18T10:00:00Z"), ("b", "2025-06-18T10:00:00.1Z")], [], "b"),
+    # 100 ns and 150 ns past the second (finer than datetime); as text the shorter fraction sorts last.
+    ("nanoseconds-apart", [("b", "2025-06-18T10:00:00.00000015Z"), ("a", "2025-06-18T10:00:00.0000001Z")], [], "b"),
+    # The same instant in two offsets: the higher ID, whatever the listing's order.
+    ("tie-by-id", [("b", "2025-06-18T10:00:00Z"), ("a", "2025-06-18T12:00:00+02:00")], [], "b"),
+    ("tie-by-id-reversed", [("a", "2025-06-18T12:00:00+02:00"), ("b", "2025-06-18T10:00:00Z")], [], "b"),
+    ("one-snapshot", [("c", "2025-06-18T10:00:00Z")], [], "c"),
+    # Another SuperLink's newer snapshot is not this one's latest, even with a time that is no time.
+    ("others-not-counted", [("a", "2025-06-18T10:00:00Z")], [("f", "2025-06-19T10:00:00Z"), ("e", "never")], "a"),
+    (
+        "time-is-words",
+        [("a", "2025-06-18T10:00:00Z"), ("b", "yesterday")],
+        [],
+        r'snapshot bbbbbbbb \("yesterday"\) is not a time',
+    ),
+    ("time-missing", [("a", "2025-06-18T10:00:00Z"), ("b", ...)], [], r"snapshot bbbbbbbb \(null\) is not a time"),
+    (
+        "time-too-fine",
+        [("c", "2025-06-18T10:00:00.1234567891Z")],
+        [],
+        r'cccccccc \("2025-06-18T10:00:00\.1234567891Z"\)',
+    ),
+    ("time-a-number", [("d", 1750242300), ("a", "2025-06-18T10:00:00Z")], [], r"snapshot dddddddd \(1750242300\)"),
+    (
+        "none",
+        [],
+        [("f", "2025-06-19T10:00:00Z")],
+        r"holds no snapshot of host sl1 \(0 of SuperLink flower-superlink, 1 of",
+    ),
+]
+
+
+def listed(mine: list[tuple[str, Any]], others: list[tuple[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    return {"snapshots": [snap(*s) for s in mine], "others": [snap(*s, superlink="flower-second") for s in others]}
+
+
+@pytest.mark.parametrize(("mine", "others", "expected"), [r[1:] for r in LATEST_ROWS], ids=[r[0] for r in LATEST_ROWS])
+def test_latest_is_the_newest_instant_and_never_a_guess(
+    mine: list[tuple[str, Any]], others: list[tuple[str, Any]], expected: str
+) -> None:
+    chosen, why = agent.choose_snapshot(listed(mine, others), "latest", "sl1", "flower-superlink", REPOSITORY)
+    if len(expected) == 1:
+        assert why == "" and chosen is not None
+        assert chosen["id"] == sid(expected) and chosen["short_id"] == sid(expected)[:8]
+    else:
+        assert chosen is None
+        assert re.search(expected, why), why
+        assert "secret" not in why
+
+
+A, B = "abcd1234" + "0" * 56, "abcd1234" + "1" * 56
+LATE = "abcd1234" + "1" * 55 + "2"  # B's first 63 digits
+C, OTHER = "abcd5678" + "0" * 56, "ef" * 32
+TIMES = {A: "2025-06-18T10:00:00Z", B: "2025-06-18T09:00:00+02:00", LATE: "2025-06-17T10:00:00Z", C: "bad"}
+PREFIX_ROWS = [
+    # id, this SuperLink's IDs, the others' IDs, WHICH, the ID chosen or the refusal (text in it)
+    ("unique-prefix", [A, C], [OTHER], "abcd5678", C),
+    ("full-id", [A, B], [], A, A),
+    ("another-superlinks", [A], [OTHER], "efefefef", OTHER),
+    ("listed-twice-is-one", [A, A], [], "abcd1234", A),
+    ("time-that-is-no-time-named-by-id", [C], [], "abcd5678", C),
+    (
+        "ambiguous",
+        [A, B],
+        [],
+        "abcd1234",
+        "snapshot ID abcd1234 is ambiguous: 2 snapshots of host sl1 start with it: abcd12341 (taken "
+        "2025-06-18T09:00:00+02:00), abcd12340 (taken 2025-06-18T10:00:00Z). Give more of its digits",
+    ),
+    ("ambiguous-across-superlinks", [A], [B], "abcd1234", "abcd12341 (taken 2025-06-18T09:00:00+02:00), abcd12340"),
+    ("ambiguous-to-the-last-digit", [B, LATE], [], "abcd12341111", f"{LATE} (taken 2025-06-17T10:00:00Z), {B} (taken"),
+    ("ambiguous-three", [A, B, LATE], [], "abcd1234", "3 snapshots of host sl1 start with it"),
+    ("no-such", [A], [OTHER], "deadbeef", "holds no snapshot deadbeef of host sl1 (1 of SuperLink flower-superlink"),
+    ("upper-case", [A], [], "ABCD1234", "'ABCD1234' is neither latest nor a snapshot ID"),
+    ("too-short", [A], [], "abcd123", "'abcd123' is neither latest nor a snapshot ID"),
+    ("too-long", [A], [], A + "0", "is neither latest nor a snapshot ID"),
+    ("not-a-string", [A], [], 12345678, "12345678 is neither latest nor a snapshot ID"),
+]
+
+
+@pytest.mark.parametrize(
+    ("mine", "others", "which", "expected"), [r[1:] for r in PREFIX_ROWS], ids=[r[0] for r in PREFIX_ROWS]
+)
+def test_an_id_prefix_names_one_snapshot_or_is_refused(
+    mine: list[str], others: list[str], which: Any, expected: str
+) -> None:
+    listing = {
+        "snapshots": [{"id": i, "time": TIMES.get(i, "2025-06-18T10:00:00Z")} for i in mine],
+        "others": [{"id": i, "time": TIMES.get(i, "2025-06-18T10:00:00Z")} for i in others],
+    }
+    chosen, why = agent.choose_snapshot(listing, which, "sl1", "flower-superlink", REPOSITORY)
+    if re.fullmatch(r"[0-9a-f]{64}", expected):
+        assert (chosen or {}).get("id") == expected and why == ""
+    else:
+        assert chosen is None and expected in why, why
+        assert "secret" not in why
+    if expected.startswith("holds no snapshot"):
+        assert f"The repository {REPOSITORY.replace('secret', '***')} {expected}" in why
+
+
+def test_the_refusal_for_no_snapshot_keeps_its_words() -> None:
+    _, why = agent.choose_snapshot({"snapshots": [], "others": []}, "latest", "sl1", "flower-superlink", REPOSITORY)
+    assert why == (
+        "The repository rest:https://backup:***@store.example.org:8000/flower holds no snapshot of host sl1 "
+        "(0 of SuperLink flower-superlink, 0 of its other SuperLinks). Set flower_offsite_backup_restore_from to "
+        "the host whose state to restore, or name a snapshot with flower_offsite_backup_restore_snapshot"
+    )
+
+
+LISTING_ROWS = [
+    # id, restic snapshots --json as it answered, the refusal (None: read)
+    ("empty", "", None),
+    ("null", "null", None),
+    ("none", "[]", None),
+    ("one", json.dumps([snap("a", "2025-06-18T10:00:00Z")]), None),
+    ("no-tags", json.dumps([{"id": sid("a"), "time": "2025-06-18T10:00:00Z", "tags": None}]), None),
+    ("an-object", json.dumps({"id": sid("a")}), "restic listed dict where a list of snapshots belongs"),
+    ("a-string-entry", json.dumps(["x"]), 'not a snapshot: "x"'),
+    ("no-id", json.dumps([{"time": "2025-06-18T10:00:00Z"}]), "not a snapshot"),
+    ("short-id", json.dumps([{"id": "abcd1234"}]), 'not a snapshot: {"id": "abcd1234"}'),
+    ("upper-case-id", json.dumps([{"id": sid("A")}]), "not a snapshot"),
+    ("id-a-number", json.dumps([{"id": 7}]), "not a snapshot"),
+    ("tags-a-string", json.dumps([{"id": sid("a"), "tags": "superlink:x"}]), "not a snapshot"),
+    ("a-tag-a-number", json.dumps([{"id": sid("a"), "tags": [1]}]), "not a snapshot"),
+]
+
+
+@pytest.mark.parametrize(("stdout", "refusal"), [r[1:] for r in LISTING_ROWS], ids=[r[0] for r in LISTING_ROWS])
+def test_the_listing_is_checked_before_it_is_read(stdout: str, refusal: str | None) -> None:
+    if refusal is None:
+        assert isinstance(agent.read_listing(stdout), list)
+    else:
+        with pytest.raises(agent.Refused, match=re.escape(refusal)):
+            agent.read_listing(stdout)
+
+
+def test_snapshots_are_listed_oldest_first_and_the_choice_is_the_agents(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cmd_snapshots: oldest first by instant (not by text), each SuperLink's apart; with WHICH,
+    the chosen one, or refused in choose_snapshot's words."""
+    listing = [
+        snap("a", "2025-10-26T02:30:00+02:00"),  # 00:30 UTC
+        snap("b", "2025-10-26T02:10:00+01:00"),  # 01:10 UTC
+        snap("c", "2025-10-26T00:50:00Z"),
+        snap("e", "2025-10-26T09:00:00Z", superlink="flower-second"),
+    ]
+    monkeypatch.setattr(
+        agent,
+        "restic",
+        lambda config, *args, timeout=3600: subprocess.CompletedProcess(args, 0, json.dumps(listing), ""),
+    )
+    config = {**settings("sl1", "flower-superlink"), "repository": REPOSITORY}
+    answer = agent.cmd_snapshots(config, "sl1")
+    assert [s["id"][0] for s in answer["snapshots"]] == ["a", "c", "b"]
+    assert [s["id"][0] for s in answer["others"]] == ["e"]
+    assert "chosen" not in answer
+    assert agent.cmd_snapshots(config, "sl1", "latest")["chosen"]["id"] == sid("b")
+    assert agent.cmd_snapshots(config, "sl1", "eeeeeeee")["chosen"]["id"] == sid("e")
+    with pytest.raises(agent.Refused, match=r"holds no snapshot 12345678 of host sl1 \(3 of SuperLink"):
+        agent.cmd_snapshots(config, "sl1", "12345678")
+
+
+# --- the agent's output never carries the repository's credentials ---------------------
+
+SECRET = "s3cr%40t"  # percent-escaped in the address; restic may write it either way
+SECRET_REPOSITORY = f"rest:https://backup:{SECRET}@store.example.org:8000/flower"
+ECHO = (
+    "Fatal: unable to open config file: client.Head: connection refused\n"
+    f"Is there a repository at the following location?\n{SECRET_REPOSITORY}\n"
+    "user s3cr@t, https://backup:s3cr@t@store.example.org:8000/flower/config"
+)
+OUTPUT_ROWS = [
+    # id, argv after the program, restic's answer to each command (rc, stdout, stderr), what the output shows
+    ("probe", ["probe"], {"cat": (1, "", ECHO)}, "rest:https://backup:***@store.example.org:8000/flower"),
+    ("snapshots-cannot-list", ["snapshots", "sl1", "latest"], {"snapshots": (1, "", ECHO)}, "cannot list the"),
+    ("snapshots-none", ["snapshots", "sl1", "latest"], {"snapshots": (0, "[]", "")}, "backup:***@store"),
+    ("fetch-cannot-read", ["fetch", sid("a")], {"restore": (1, "", ECHO)}, "cannot be read back from the repository"),
+    (
+        "restic-passthrough",
+        ["restic", "agent.json", "init"],
+        {"init": (1, f"created at {SECRET_REPOSITORY}", ECHO)},
+        "created at rest:https://backup:***@",
+    ),
+    ("backup-upload-fails", ["backup", "agent.json"], {"backup": (1, "", ECHO)}, "sending it to the repository failed"),
+    ("check-fails", ["check", "agent.json"], {"prune": (1, "", ECHO), "check": (1, "", ECHO)}, "restic check of"),
+    # sftp: an address the agent cannot read is named in its error, redacted.
+    ("sftp-address", ["probe"], {}, "cannot read the SFTP repository address 'sftp:us/er:***@host'"),
+]
+
+
+@pytest.mark.parametrize(("argv", "answers", "shown"), [r[1:] for r in OUTPUT_ROWS], ids=[r[0] for r in OUTPUT_ROWS])
+def test_no_output_of_the_agent_carries_the_password(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    answers: dict[str, tuple[int, str, str]],
+    shown: str,
+) -> None:
+    """What the tasks read (stdout's JSON), the journal (stderr), the passthrough's output and the
+    metrics file: the password appears in none of them, in any spelling, and the address does, redacted."""
+    repository = "sftp:us/er:s3cr@t@host" if not answers else SECRET_REPOSITORY
+    metrics_file = tmp_path / "flower_offsite_backup.prom"
+    config = {
+        **settings("sl1", "flower-superlink"),
+        "repository": repository,
+        "environment": {},
+        "cache_dir": str(tmp_path),
+        "staging_dir": str(tmp_path),
+        "metrics_file": str(metrics_file),
+        "password_file": str(tmp_path / "password"),
+        "ssh_key": str(tmp_path / "id"),
+        "known_hosts": str(tmp_path / "known_hosts"),
+    }
+
+    def restic(config_: dict[str, Any], *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
+        rc, out, err = answers[args[0]]
+        return subprocess.CompletedProcess(args, rc, out, err)
+
+    @contextlib.contextmanager
+    def given_repository() -> Iterator[dict[str, Any]]:
+        yield config
+
+    def never(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"no process may run here: {args}")
+
+    monkeypatch.setattr(agent.subprocess, "run", never)
+    if answers:
+        monkeypatch.setattr(agent, "restic", restic)
+    monkeypatch.setattr(agent, "given_repository", given_repository)
+    monkeypatch.setattr(agent, "load", lambda path: config)
+    db = tmp_path / "state-20250618T102500.000000Z-scheduled.db"
+    monkeypatch.setattr(agent, "local_backup", lambda config_: {"path": str(db), "size": 1, "runs": 2})
+    umask = os.umask(0o022)
+    try:  # main() sets the agent's umask (0077): not for the tests that run after this one
+        code = agent.main(["flower_offsite_backup.py", *argv])
+    finally:
+        os.umask(umask)
+    out, err = capsys.readouterr()
+    written = out + err + (metrics_file.read_text() if metrics_file.exists() else "")
+    for spelling in ("s3cr%40t", "s3cr@t", "s3cr%2540t", "s3cr"):
+        assert spelling not in written
+    assert shown in written
+    assert code == (0 if argv[0] == "probe" and answers else 1)
+    if argv[0] in ("backup", "check"):
+        assert "store.example.org" not in metrics_file.read_text()  # labels: host and location only
 
 
 # --- a simulated year, real restic ------------------------------------------------
@@ -639,3 +978,40 @@ def test_restore_lists_this_superlinks_snapshots(year: dict[str, Any]) -> None:
     after = year["listed_main_after"]
     assert times(after["snapshots"]) == sorted(policy(MAIN_TIMES, DEFAULTS) | {OPERATOR, STRAY})
     assert after["snapshots"][-1]["time"].startswith("2025-06-18T10:25:00")
+
+
+def fixed_zone(path: Path, offset: int, name: str) -> str:
+    """A zoneinfo file (TZif version 1, RFC 8536) of one fixed UTC offset, for restic's TZ: no
+    tzdata needed. OFFSET in seconds east of UTC."""
+    chars = name.encode() + b"\0"
+    counts = struct.pack(">6l", 0, 0, 0, 0, 1, len(chars))  # isut, isstd, leap, transitions, types, chars
+    path.write_bytes(b"TZif" + b"\0" * 16 + counts + struct.pack(">lBB", offset, 0, 0) + chars)
+    return str(path)
+
+
+def test_latest_is_the_newest_of_snapshots_written_in_other_zones(tmp_path: Path) -> None:
+    """Real restic writes each snapshot's time in its writer's UTC offset; the agent's latest is
+    the newest instant (as text, the east's would be), then one sent now (nanoseconds)."""
+    repo = Repository(tmp_path)
+    repo.init()
+    config = repo.config(settings("sl1", "flower-superlink"))
+    zones = {
+        "west": (fixed_zone(tmp_path / "west", -5 * 3600, "-05"), datetime(2025, 6, 18, 5, 30)),  # 10:30 UTC
+        "utc": ("UTC", datetime(2025, 6, 18, 10, 15)),
+        "east": (fixed_zone(tmp_path / "east", 2 * 3600, "+02"), datetime(2025, 6, 18, 12, 0)),  # 10:00 UTC
+    }
+    for zone, when in zones.values():
+        repo.snapshot({**config, "environment": {"TZ": zone}}, when)
+    listed = agent.cmd_snapshots(config, "sl1", "latest")
+    written = sorted(s["time"] for s in listed["snapshots"])
+    assert written == ["2025-06-18T05:30:00-05:00", "2025-06-18T10:15:00Z", "2025-06-18T12:00:00+02:00"]
+    assert [s["time"] for s in listed["snapshots"]] == [written[2], written[1], written[0]]  # oldest first
+    assert listed["chosen"]["time"] == "2025-06-18T05:30:00-05:00"
+    # Sent now, in the east: restic's own time, to the nanosecond.
+    db = tmp_path / "backups" / "state-now-scheduled.db"
+    db.write_bytes(b"now")
+    east = {**config, "environment": {"TZ": zones["east"][0]}}
+    repo.restic(east, *agent.backup_args(east, [db]))
+    chosen = agent.cmd_snapshots(config, "sl1", "latest")["chosen"]
+    assert chosen["time"].endswith("+02:00") and "." in chosen["time"], chosen["time"]
+    assert chosen["paths"] == [str(db)]
