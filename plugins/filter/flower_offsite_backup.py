@@ -39,6 +39,17 @@ RESERVED_ENV = {"RESTIC_REPOSITORY", "RESTIC_PASSWORD", "RESTIC_PASSWORD_FILE", 
 RESERVED_ENV |= {"RESTIC_CACHE_DIR", "PATH", "HOME"}
 
 
+# Where filesystems are mounted: a repository (unlike a directory the roles
+# own) may live on one, in a directory of its own. The backup unit may write
+# only there (ReadWritePaths).
+MOUNT_TREES = ("/mnt", "/media")
+
+
+def repository_path_problem(path: str) -> str:
+    """Why a local path cannot hold the repository, or ''."""
+    return path_problem(path, inside=MOUNT_TREES)
+
+
 class OffsiteBackupChecker(Checker):
     role = "flower_offsite_backup"
 
@@ -59,7 +70,7 @@ class OffsiteBackupChecker(Checker):
             self.err("repository", "contains a space or control character")
             return
         if repo.startswith("/"):
-            if problem := path_problem(repo):
+            if problem := repository_path_problem(repo):
                 self.err("repository", problem)
         elif not repo.startswith(SCHEMES):
             self.err("repository", "is not a restic repository", "sftp:, rest:https://, s3:, b2:, azure:, gs:, /path")
@@ -106,6 +117,15 @@ class OffsiteBackupChecker(Checker):
 
     def places(self, superlink: dict[str, Any]) -> None:
         theirs = {k: v for k, v in superlink.items() if isinstance(v, str)}
+        repo = self.v("repository")
+        if isinstance(repo, str) and repo.startswith("/") and not repository_path_problem(repo):
+            # Not inside what it backs up, nor where the roles write.
+            ours = {f"{PREFIX}{n}": self.v(n) for n in ("config_dir", "cache_dir", "metrics_dir")}
+            for other, their_path in {**theirs, **ours}.items():
+                if isinstance(their_path, str) and their_path.startswith("/") and nested(repo, their_path):
+                    self.err(
+                        "repository", f"and {other}={json.dumps(their_path)} must be distinct, neither inside the other"
+                    )
         for name in ("config_dir", "cache_dir", "metrics_dir"):
             path = self.v(name)
             if name == "metrics_dir" and path == "":

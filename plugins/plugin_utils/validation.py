@@ -169,8 +169,9 @@ def is_network(value: Any) -> bool:
     return True
 
 
-def path_problem(path: Any) -> str:
-    """Why a host directory is unfit for the role, or ''."""
+def path_problem(path: Any, inside: tuple[str, ...] = ()) -> str:
+    """Why a host directory is unfit for the role, or ''. INSIDE: trees of
+    FORBIDDEN_TREES a path may be inside (never be)."""
     if not isinstance(path, str) or not path:
         return "must be an absolute path"
     if not path.startswith("/"):
@@ -182,7 +183,7 @@ def path_problem(path: Any) -> str:
     if path in FORBIDDEN_EXACT:
         return "is a shared system directory; give the role a directory of its own inside it"
     for tree in FORBIDDEN_TREES:
-        if path == tree or path.startswith(tree + "/"):
+        if path == tree or (path.startswith(tree + "/") and tree not in inside):
             return f"is inside {tree}, which belongs to the system or another program"
     return ""
 

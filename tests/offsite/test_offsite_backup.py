@@ -422,3 +422,30 @@ def test_restore_is_idempotent_on_the_restored_machine(request: pytest.FixtureRe
     assert result.returncode != 0
     assert "its database holds" in result.stdout
     assert recap(result, host)["changed"] == 0
+
+
+def test_a_repository_on_a_mounted_disk_is_backed_up_by_the_timers_units(
+    request: pytest.FixtureRequest, host: Any
+) -> None:
+    """On the restored machine, the repository moved to a filesystem mounted
+    under /mnt (a tmpfs here): the deploy creates it, and the units the
+    timers start back up, prune and check it in their sandbox
+    (ProtectSystem=strict leaves everything read-only but what they list)."""
+    spare = other_host(request, "flower-offsite-spare")
+    disk = "/mnt/flower-restic"
+    spare.run_test("mkdir -p %s && mount -t tmpfs -o size=256m flower-restic %s", disk, disk)
+    try:
+        local = [f"flower_offsite_backup_repository={disk}", "ansible_host=flower-offsite-spare"]
+        result = run_playbook(request, host, "deploy.yml", *local)
+        assert result.returncode == 0, result.stdout[-4000:]
+        for unit in (SERVICE, "flower-offsite-backup-check.service"):
+            started = spare.run("systemctl start %s", unit)
+            journal = spare.run("journalctl -u %s -n 30 --no-pager", unit).stdout
+            assert started.rc == 0, journal
+        taken = json.loads(spare.check_output(" ".join([*AGENT, "restic", CONFIG, "snapshots", "--json"])))
+        assert [s["hostname"] for s in taken] == ["flower-offsite-superlink"], taken
+        assert spare.file(f"{disk}/config").exists
+    finally:
+        # Back to the SFTP repository, and the disk away.
+        run_playbook(request, host, "deploy.yml", "ansible_host=flower-offsite-spare")
+        spare.run("umount %s", disk)

@@ -308,3 +308,87 @@ def test_every_message_of_the_role_shows_the_repository_redacted(path: str, task
 
 def test_the_role_has_messages_that_need_redaction() -> None:
     assert len([m for m in MESSAGES if "restic_redact" in m[2] or "_repository_shown" in m[2]]) >= 5
+
+
+# --- a repository on a local path ---------------------------------------------------------
+
+SUPERLINK_PATHS = {
+    "flower_superlink_state_dir": "/var/lib/flower-superlink",
+    "flower_superlink_backup_dir": "/var/backups/flower-superlink",
+    "flower_superlink_config_dir": "/etc/flower-superlink",
+}
+LOCAL_ROWS = [
+    # id, repository, the messages (without the variable's prefix); [] accepted
+    ("a-mounted-disk", "/mnt/backup/flower", []),
+    ("a-mount-point-itself", "/mnt/flower-restic", []),
+    ("removable-media", "/media/usb0/restic", []),
+    ("srv", "/srv/restic/flower", []),
+    ("var-backups-own-dir", "/var/backups/restic-flower", []),
+    ("mnt-itself", "/mnt", ['repository="/mnt" is inside /mnt, which belongs to the system or another program']),
+    (
+        "media-itself",
+        "/media",
+        ['repository="/media" is inside /media, which belongs to the system or another program'],
+    ),
+    ("mnt-trailing-slash", "/mnt/", ['repository="/mnt/" must be normalised']),
+    ("mnt-dot-dot", "/mnt/../etc/x", ['repository="/mnt/../etc/x" must be normalised']),
+    ("mnt-double-slash", "/mnt//x", ['repository="/mnt//x" must be normalised']),
+    ("mnt-a-space", "/mnt/a b", ['repository="/mnt/a b" contains a space']),
+    ("mnt-a-percent", "/mnt/a%n", ['repository="/mnt/a%n" may only contain letters']),
+    ("mnt-a-colon", "/mnt/a:b", ['repository="/mnt/a:b" may only contain letters']),
+    ("a-look-alike-of-mnt", "/mntx/restic", []),
+    ("srv-itself", "/srv", ['repository="/srv" is a shared system directory']),
+    ("home", "/home/backup/restic", ['repository="/home/backup/restic" is inside /home']),
+    ("tmp", "/tmp/restic", ['repository="/tmp/restic" is inside /tmp']),
+    ("run", "/run/restic", ['repository="/run/restic" is inside /run']),
+    ("root", "/", ['repository="/" may only contain letters']),
+    (
+        "the-state-directory",
+        "/var/lib/flower-superlink",
+        ['repository="/var/lib/flower-superlink" and flower_superlink_state_dir="/var/lib/flower-superlink" must be'],
+    ),
+    (
+        "inside-the-state-directory",
+        "/var/lib/flower-superlink/restic",
+        ['repository="/var/lib/flower-superlink/restic" and flower_superlink_state_dir='],
+    ),
+    (
+        "inside-the-backups",
+        "/var/backups/flower-superlink/restic",
+        ['repository="/var/backups/flower-superlink/restic" and flower_superlink_backup_dir='],
+    ),
+    (
+        "holding-the-config",
+        "/etc",
+        ['repository="/etc" is a shared system directory'],
+    ),
+    (
+        "inside-its-own-cache",
+        "/var/cache/flower-offsite-backup/repo",
+        ['repository="/var/cache/flower-offsite-backup/repo" and flower_offsite_backup_cache_dir='],
+    ),
+    (
+        "inside-its-own-config",
+        "/etc/flower-offsite-backup/repo",
+        ['repository="/etc/flower-offsite-backup/repo" and flower_offsite_backup_config_dir='],
+    ),
+]
+
+
+@pytest.mark.parametrize(("repository", "said"), [r[1:] for r in LOCAL_ROWS], ids=[r[0] for r in LOCAL_ROWS])
+def test_a_repository_on_a_local_path(repository: str, said: list[str]) -> None:
+    """A directory of its own, on a mounted disk (/mnt, /media) or where the
+    roles' directories may be; never inside what it backs up or the roles' own."""
+    errors = config_errors(variables(repository=repository), SUPERLINK_PATHS)
+    assert len(errors) == len(said), errors
+    for error, start in zip(errors, said, strict=True):
+        assert error.startswith("flower_offsite_backup_" + start), errors
+
+
+def test_the_backup_units_may_write_to_a_local_repository_only() -> None:
+    """ProtectSystem=strict leaves everything else read-only, the repository
+    included: the backup and check units list it ("-": a disk that is not
+    mounted lets restic say so)."""
+    unit = (ROOT / "roles/flower_offsite_backup/templates/backup.service.j2").read_text()
+    assert "{% if flower_offsite_backup_repository.startswith('/') %}" in unit
+    assert "ReadWritePaths={{ q('-' ~ flower_offsite_backup_repository) }}" in unit
