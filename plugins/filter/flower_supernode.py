@@ -20,6 +20,7 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.container_co
     ISOLATION_MODES,
     ContainerChecker,
 )
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.deployed_names import supernode_strangers
 from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation import (
     HOSTNAME_RE,
     MEMORY_RE,
@@ -181,4 +182,5 @@ class FilterModule:
         return {
             "supernode_config_errors": config_errors,
             "supernode_node_config": node_config,
+            "supernode_strangers": supernode_strangers,
         }

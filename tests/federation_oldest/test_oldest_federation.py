@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import testinfra
-from conftest import Flwr
+from conftest import Flwr, host_files, run_playbook, unchanged_files
 from metrics import by_status, collect, value
 
 testinfra_hosts = ["ansible://flower-old-superlink"]
@@ -108,3 +108,38 @@ def test_the_deploy_ran_the_installed_collection() -> None:
     assert Path(role) == installed
     assert not installed.is_symlink() and (installed / "MANIFEST.json").is_file()
     assert not (installed / "tests").exists() and not (installed / "molecule").exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "says"),
+    [
+        pytest.param(
+            {"flower_supernode_service_name": "flower-node"},
+            'flower_supernode_service_name="flower-node": this machine runs the SuperNode deployed as '
+            '"flower-supernode"',
+            id="unit",
+        ),
+        pytest.param(
+            {"flower_supernode_container_name": "flower-node"},
+            'flower_supernode_container_name="flower-node": this machine runs the SuperNode\'s container as '
+            '"flower-supernode"',
+            id="container",
+        ),
+    ],
+)
+def test_a_deployed_supernode_is_never_renamed(
+    request: pytest.FixtureRequest, nodes: dict[str, Any], edit: dict[str, str], says: str
+) -> None:
+    """Renamed, it would start beside the one that runs, with the same key:
+    refused before anything on the machine changes."""
+    node = nodes[NODES[0]]
+    before = host_files(node)
+    started = node.check_output("docker inspect --format '{{.State.StartedAt}}' flower-supernode")
+    result = run_playbook(request, node, "deploy.yml", json.dumps(edit))
+    assert result.returncode != 0
+    output = " ".join(result.stdout.split())
+    assert says in output, result.stdout[-3000:]
+    assert "never renamed" in output and "nothing was changed" in output
+    assert unchanged_files(before, host_files(node)) == ""
+    assert not node.file("/etc/systemd/system/flower-node.service").exists
+    assert node.check_output("docker inspect --format '{{.State.StartedAt}}' flower-supernode") == started

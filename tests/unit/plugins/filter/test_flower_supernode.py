@@ -55,4 +55,8 @@ def test_flags_as_flower_reads_them(config: dict[str, Any], args: list[str], fra
 
 
 def test_registers_the_names_the_role_calls() -> None:
-    assert sorted(FilterModule().filters()) == ["supernode_config_errors", "supernode_node_config"]
+    assert sorted(FilterModule().filters()) == [
+        "supernode_config_errors",
+        "supernode_node_config",
+        "supernode_strangers",
+    ]
