@@ -25,10 +25,7 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation i
     HOSTNAME_RE,
     MEMORY_RE,
     NAME_RE,
-    UNIT_RE,
     is_ip,
-    nested,
-    path_problem,
 )
 
 NODE_KEY_RE = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
@@ -117,16 +114,7 @@ class SuperNodeChecker(ContainerChecker):
             self.err("isolation", "must be process or subprocess", "process: ClientApps in their own container")
 
     def monitoring(self) -> None:
-        self.int_in("metrics_interval", 15, 3600, " seconds")
-        failure = self.v("on_failure")
-        if isinstance(failure, str) and failure and not UNIT_RE.match(failure):
-            self.err("on_failure", "must be a unit name such as alert@%n.service")
-        metrics = self.v("metrics_dir")
-        if isinstance(metrics, str) and metrics:
-            if problem := path_problem(metrics):
-                self.err("metrics_dir", problem, 'such as /var/lib/prometheus/node-exporter, or "" for no metrics')
-            elif nested(metrics, "/etc/flower-supernode"):
-                self.err("metrics_dir", "must be outside /etc/flower-supernode (the node's keys and CA)")
+        self.metrics_rules(outside=(("/etc/flower-supernode", "the node's keys and CA"),))
 
     def app(self) -> None:
         bad = [r for r in self.v("app_requirements") or [] if not isinstance(r, str) or not REQUIREMENT_RE.match(r)]

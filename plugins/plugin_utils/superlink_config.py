@@ -38,7 +38,6 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation i
     MEMORY_RE,
     NAME_RE,
     PATH_RE,
-    UNIT_RE,
     as_bool,
     is_ip,
     is_network,
@@ -340,26 +339,8 @@ class SuperLinkChecker(ContainerChecker):
         self.int_in("lock_wait", 0, 86400, " seconds")
 
     def monitoring(self) -> None:
-        self.int_in("metrics_interval", 15, 3600, " seconds")
-        failure = self.v("on_failure")
-        if isinstance(failure, str) and failure and not UNIT_RE.match(failure):
-            self.err("on_failure", "must be a unit name such as alert@%n.service")
-        metrics = self.v("metrics_dir")
-        if not isinstance(metrics, str) or metrics == "":
-            return
-        if problem := path_problem(metrics):
-            self.err("metrics_dir", problem, 'such as /var/lib/prometheus/node-exporter, or "" for no metrics')
-            return
-        for other in ("state_dir", "config_dir", "backup_dir"):
-            theirs = self.v(other)
-            if isinstance(theirs, str) and nested(metrics, theirs):
-                # The metrics are world-readable and written by root: never
-                # inside what the container or the backups own.
-                self.err(
-                    "metrics_dir",
-                    f"and {self.prefix}{other}={json.dumps(theirs)} must be distinct directories, "
-                    "neither inside the other",
-                )
+        # Never inside what the container or the backups own.
+        self.metrics_rules(apart_from=("state_dir", "config_dir", "backup_dir"))
 
     def controller_dirs(self) -> None:
         """The directories the role writes on the controller, when it writes them."""

@@ -321,3 +321,34 @@ class Checker:
 
     def as_flag(self, name: str) -> bool:
         return bool(as_bool(self.v(name)))
+
+    def metrics_rules(self, apart_from: tuple[str, ...] = (), outside: tuple[tuple[str, str], ...] = ()) -> None:
+        """The metrics timer's variables (``metrics_interval``, ``on_failure``,
+        ``metrics_dir``), as every role with a collector has them.
+
+        The metrics are world-readable and written by root, so the metrics
+        directory must not touch what the role protects: APART_FROM names the
+        role's directory variables it must be distinct from (neither inside
+        the other); OUTSIDE holds (directory, what it holds) pairs of fixed
+        host directories it must stay out of."""
+        self.int_in("metrics_interval", 15, 3600, " seconds")
+        failure = self.v("on_failure")
+        if isinstance(failure, str) and failure and not UNIT_RE.match(failure):
+            self.err("on_failure", "must be a unit name such as alert@%n.service")
+        metrics = self.v("metrics_dir")
+        if not isinstance(metrics, str) or metrics == "":
+            return
+        if problem := path_problem(metrics):
+            self.err("metrics_dir", problem, 'such as /var/lib/prometheus/node-exporter, or "" for no metrics')
+            return
+        for other in apart_from:
+            theirs = self.v(other)
+            if isinstance(theirs, str) and nested(metrics, theirs):
+                self.err(
+                    "metrics_dir",
+                    f"and {self.prefix}{other}={json.dumps(theirs)} must be distinct directories, "
+                    "neither inside the other",
+                )
+        for tree, holds in outside:
+            if nested(metrics, tree):
+                self.err("metrics_dir", f"must be outside {tree} ({holds})")

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib.util
+import shutil
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -16,7 +19,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the test modules import from here.
-__all__ = ["ROOT", "superlink_defaults"]
+__all__ = ["ROOT", "install", "load_module", "superlink_defaults", "supernode_defaults"]
 
 # Defaults that are templates, as Ansible renders them for a host named "sl1"
 # with nothing else set.
@@ -49,3 +52,31 @@ def superlink_defaults() -> dict[str, Any]:
 @pytest.fixture
 def config() -> dict[str, Any]:
     return superlink_defaults()
+
+
+def supernode_defaults() -> dict[str, Any]:
+    """flower_supernode's defaults as validate.yml hands them over: the release
+    and tag resolved to the SuperLink's."""
+    data: dict[str, Any] = yaml.safe_load((ROOT / "roles/flower_supernode/defaults/main.yml").read_text())
+    data.update(
+        flower_supernode_superlink_host="sl1", flower_supernode_version="1.42.0", flower_supernode_image_tag="1.42.0"
+    )
+    return data
+
+
+def install(tmp_path_factory: pytest.TempPathFactory, files: list[Path]) -> Path:
+    """FILES copied side by side into a new temporary directory, as a role's
+    tasks install a collector beside the modules it imports."""
+    lib = tmp_path_factory.mktemp("lib")
+    for path in files:
+        shutil.copy(path, lib / path.name)
+    return lib
+
+
+def load_module(name: str, path: Path) -> ModuleType:
+    """The Python file PATH imported as module NAME (the collectors are scripts, not packages)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -9,19 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 from ansible_collections.flower_iac.federation.plugins.filter.flower_supernode import FilterModule, config_errors
-from conftest import ROOT
+from conftest import supernode_defaults
 
 
 @pytest.fixture
 def config() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((ROOT / "roles/flower_supernode/defaults/main.yml").read_text())
-    # As validate.yml hands them over: the release and tag resolved to the SuperLink's.
-    data.update(
-        flower_supernode_superlink_host="sl1", flower_supernode_version="1.42.0", flower_supernode_image_tag="1.42.0"
-    )
-    return data
+    return supernode_defaults()
 
 
 CASES = [

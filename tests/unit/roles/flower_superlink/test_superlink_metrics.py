@@ -11,7 +11,6 @@ are read by tests/unit/roles/flower_superlink/test_superlink_metrics_real.py.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -26,8 +25,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from conftest import ROOT, install, load_module
 
-ROOT = Path(__file__).resolve().parents[4]
 FILES = [
     ROOT / "roles/flower_superlink/files/superlink_metrics.py",
     ROOT / "roles/flower_superlink/files/superlink_control.py",
@@ -39,19 +38,12 @@ PROMTOOL = shutil.which("promtool")
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The three files, as tasks/metrics.yml installs them."""
-    lib = tmp_path_factory.mktemp("lib")
-    for path in FILES:
-        shutil.copy(path, lib / path.name)
-    return lib
+    return install(tmp_path_factory, FILES)
 
 
 @pytest.fixture(scope="module")
 def collector(installed: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("superlink_metrics", installed / "superlink_metrics.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module("superlink_metrics", installed / "superlink_metrics.py")
 
 
 # (starting_at, running_at, finished_at, sub_status) per status; "" is how

@@ -8,32 +8,28 @@ column beside it)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import ROOT, install, load_module
 
-ROOT = Path(__file__).resolve().parents[4]
 DATA = ROOT / "tests/unit/data"
 RELEASES = ["1.19.0", "1.25.0", "1.42.0"]
 
 
 @pytest.fixture(scope="module")
 def collector(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    lib = tmp_path_factory.mktemp("lib")
-    for path in (
-        ROOT / "roles/flower_superlink/files/superlink_metrics.py",
-        ROOT / "plugins/module_utils/prometheus_textfile.py",
-    ):
-        shutil.copy(path, lib / path.name)
-    spec = importlib.util.spec_from_file_location("superlink_metrics_real", lib / "superlink_metrics.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    lib = install(
+        tmp_path_factory,
+        [
+            ROOT / "roles/flower_superlink/files/superlink_metrics.py",
+            ROOT / "plugins/module_utils/prometheus_textfile.py",
+        ],
+    )
+    return load_module("superlink_metrics_real", lib / "superlink_metrics.py")
 
 
 @pytest.mark.parametrize("release", RELEASES)

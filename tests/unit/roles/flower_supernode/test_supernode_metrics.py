@@ -11,7 +11,6 @@ node down and unconnected.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
@@ -22,11 +21,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-import yaml
 from ansible_collections.flower_iac.federation.plugins.filter.flower_supernode import config_errors
 from ansible_collections.flower_iac.federation.plugins.module_utils.prometheus_textfile import samples_of
+from conftest import ROOT, install, load_module, supernode_defaults
 
-ROOT = Path(__file__).resolve().parents[4]
 FILES = [
     ROOT / "roles/flower_supernode/files/supernode_metrics.py",
     ROOT / "plugins/module_utils/prometheus_textfile.py",
@@ -37,19 +35,12 @@ HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when ret
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    lib = tmp_path_factory.mktemp("lib")
-    for path in FILES:
-        shutil.copy(path, lib / path.name)
-    return lib
+    return install(tmp_path_factory, FILES)
 
 
 @pytest.fixture(scope="module")
 def collector(installed: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("supernode_metrics", installed / "supernode_metrics.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module("supernode_metrics", installed / "supernode_metrics.py")
 
 
 def tcp_line(remote: str, state: str) -> str:
@@ -143,11 +134,7 @@ def test_a_collection_without_a_supernode_says_down_and_keeps_its_count(installe
 
 @pytest.fixture
 def config() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((ROOT / "roles/flower_supernode/defaults/main.yml").read_text())
-    data.update(
-        flower_supernode_superlink_host="sl1", flower_supernode_version="1.42.0", flower_supernode_image_tag="1.42.0"
-    )
-    return data
+    return supernode_defaults()
 
 
 @pytest.mark.parametrize(
