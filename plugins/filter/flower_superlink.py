@@ -23,6 +23,7 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.executor_com
     executor_container_argv,
     wait_for_port_argv,
 )
+from ansible_collections.flower_iac.federation.plugins.plugin_utils.flwr_connection import flwr_connection
 from ansible_collections.flower_iac.federation.plugins.plugin_utils.probed_paths import (
     in_place,
     out_of_place,
@@ -51,6 +52,7 @@ class FilterModule:
         return {
             "superlink_config_errors": config_errors,
             "deployment_record_errors": deployment_errors,
+            "flwr_connection": flwr_connection,
             "deployment_identity_changes": identity_changes,
             "strict_bool": to_bool,
             "docker_publish": docker_publish,

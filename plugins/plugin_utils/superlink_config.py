@@ -344,9 +344,16 @@ class SuperLinkChecker(ContainerChecker):
 
     def controller_dirs(self) -> None:
         """The directories the role writes on the controller, when it writes them."""
-        for name, used in (("tls_generate_dir", "tls_generate"), ("backup_fetch_dir", "backup_fetch")):
+        for name, used in (
+            ("tls_generate_dir", "tls_generate"),
+            ("backup_fetch_dir", "backup_fetch"),
+            ("flwr_dir", "flwr_dir"),
+        ):
             path = self.v(name)
-            if not self.as_flag(used):
+            if not (self.v(used) if used == name else self.as_flag(used)):
+                continue
+            if isinstance(path, str) and CONTROL_RE.search(path):
+                self.err(name, "contains a newline or control character")
                 continue
             if not isinstance(path, str) or not path.startswith("/"):
                 self.err(name, "must be an absolute path on the controller")

@@ -15,6 +15,7 @@ NAMES = [
     "docker_publish",
     "executor_argv",
     "executor_container_argv",
+    "flwr_connection",
     "in_place",
     "is_ip_address",
     "is_wildcard_address",
