@@ -5,9 +5,12 @@ which the backup agent uses on the host too), one row per case."""
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 from typing import Any
 
+import jinja2
 import pytest
 import yaml
 from ansible_collections.flower_iac.federation.plugins.filter.flower_offsite_backup import (
@@ -385,10 +388,57 @@ def test_a_repository_on_a_local_path(repository: str, said: list[str]) -> None:
         assert error.startswith("flower_offsite_backup_" + start), errors
 
 
-def test_the_backup_units_may_write_to_a_local_repository_only() -> None:
+def render_unit(command: str, repository: str) -> dict[str, list[str]]:
+    """backup.service.j2 rendered as Ansible renders templates (trim_blocks),
+    as {directive: [values]}; a line that is neither a section, a comment nor
+    a directive fails the test."""
+    env = jinja2.Environment(trim_blocks=True, undefined=jinja2.StrictUndefined, autoescape=False)
+    env.filters["dirname"] = os.path.dirname
+    text = env.from_string((ROOT / "roles/flower_offsite_backup/templates/backup.service.j2").read_text()).render(
+        ansible_managed="managed",
+        item={"command": command},
+        _flower_offsite_backup_command=["/usr/bin/python3"],
+        _flower_offsite_backup_agent="/usr/local/lib/flower-offsite-backup/agent.py",
+        _flower_offsite_backup_agent_config="/etc/flower-offsite-backup/agent.json",
+        flower_offsite_backup_on_failure="",
+        flower_offsite_backup_cache_dir="/var/cache/flower-offsite-backup",
+        flower_offsite_backup_metrics_dir="/var/lib/node-exporter",
+        flower_offsite_backup_repository=repository,
+        flower_superlink_backup_dir="/var/backups/flower-superlink",
+        flower_superlink_state_dir="/var/lib/flower-superlink",
+        flower_superlink_lock_path="/run/lock/flower-superlink/lock",
+    )
+    directives: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#") or re.fullmatch(r"\[[A-Za-z]+\]", line):
+            continue
+        key, sep, value = line.partition("=")
+        assert sep and re.fullmatch(r"[A-Za-z]+", key), f"not a directive: {line!r}"
+        directives.setdefault(key, []).append(value)
+    return directives
+
+
+CACHE, METRICS = "/var/cache/flower-offsite-backup", "/var/lib/node-exporter"
+STATE = ["/var/backups/flower-superlink", "/var/lib/flower-superlink", "/run/lock/flower-superlink"]
+WRITABLE_ROWS = [
+    # (id, command, repository, every path its unit may write, in order)
+    ("backup-local", "backup", "/mnt/restic", [CACHE, *STATE, METRICS, "-/mnt/restic"]),
+    ("check-local", "check", "/mnt/restic", [CACHE, METRICS, "-/mnt/restic"]),
+    ("backup-rest", "backup", "rest:https://store:8000/sl1", [CACHE, *STATE, METRICS]),
+    ("check-rest", "check", "rest:https://store:8000/sl1", [CACHE, METRICS]),
+    ("check-sftp", "check", "sftp:backup@store:/srv/restic", [CACHE, METRICS]),
+    ("check-space", "check", "/mnt/my disk/restic", [CACHE, METRICS, "-/mnt/my disk/restic"]),
+    ("check-quote", "check", '/mnt/a"b%c$d', [CACHE, METRICS, '-/mnt/a"b%%c$$d']),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "repository", "paths"), [r[1:] for r in WRITABLE_ROWS], ids=[r[0] for r in WRITABLE_ROWS]
+)
+def test_the_backup_units_may_write_to_a_local_repository_only(command: str, repository: str, paths: list[str]) -> None:
     """ProtectSystem=strict leaves everything else read-only, the repository
-    included: the backup and check units list it ("-": a disk that is not
-    mounted lets restic say so)."""
-    unit = (ROOT / "roles/flower_offsite_backup/templates/backup.service.j2").read_text()
-    assert "{% if flower_offsite_backup_repository.startswith('/') %}" in unit
-    assert "ReadWritePaths={{ q('-' ~ flower_offsite_backup_repository) }}" in unit
+    included: the backup and check units list a local one ("-": a disk that is
+    not mounted lets restic say so), each path one quoted absolute word."""
+    directives = render_unit(command, repository)
+    written = [path for value in directives["ReadWritePaths"] for path in shlex.split(value)]
+    assert written == paths
