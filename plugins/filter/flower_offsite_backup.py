@@ -97,8 +97,45 @@ class OffsiteBackupChecker(Checker):
             elif not isinstance(value, str) or CONTROL_RE.search(value):
                 self.err("environment", f"value of {name} must be a string without control characters")
 
+    def append_only(self) -> None:
+        """Only a REST server can refuse a deletion from the host: on a local path or SFTP the
+        host's credentials delete as well as they write, and the promise would be a silent no-op."""
+        repo = self.v("repository")
+        if self.v("append_only") in (True, "true", "yes", "on", "1", 1) and repo and not repo.startswith("rest:"):
+            self.err(
+                "append_only",
+                "needs a rest: repository served append-only; a local path, SFTP or object store "
+                "lets this host's credentials delete what they wrote",
+                "rclone serve restic --append-only --private-repos, or rest-server --append-only",
+            )
+
+    def maintained(self) -> None:
+        """flower_offsite_backup_maintained_repositories: each a name, a repository the maintenance
+        machine may delete from, its password; names unique (they name units)."""
+        items = self.v("maintained_repositories") or []
+        seen: set[str] = set()
+        for index, item in enumerate(items):
+            where = f"maintained_repositories[{index}]"
+            if not isinstance(item, dict):
+                self.err("maintained_repositories", f"item {index} is not a dict of name, repository, password")
+                continue
+            unknown = sorted(set(item) - {"name", "repository", "password", "environment"})
+            if unknown:
+                self.err("maintained_repositories", f"item {index} has unknown keys {unknown}")
+            name = item.get("name")
+            if not isinstance(name, str) or not NAME_RE.match(name):
+                self.errors.append(
+                    f"{PREFIX}{where}.name={json.dumps(name, default=str)} must be lower-case letters, digits "
+                    "and -, starting with a letter, at most 23 (it names the units)"
+                )
+            elif name in seen:
+                self.errors.append(f"{PREFIX}{where}.name={json.dumps(name)} is given twice")
+            else:
+                seen.add(name)
+            self.errors.extend(f"{PREFIX}{where}.{e}" for e in maintained_repository_errors(item))
+
     def schedule(self) -> None:
-        for name in ("schedule", "check_schedule"):
+        for name in ("schedule", "check_schedule", "maintenance_schedule"):
             value = self.v(name)
             if isinstance(value, str) and not CALENDAR_RE.match(value):
                 self.err(name, "is not a systemd calendar expression", "such as hourly, daily or *-*-* 02:30:00")
@@ -149,12 +186,47 @@ class OffsiteBackupChecker(Checker):
             self.err("restore_from", "must be a host name as snapshots record it")
 
 
+def maintained_repository_errors(item: dict[str, Any]) -> list[str]:
+    """What is wrong with one maintained repository's repository, password and environment,
+    each message starting with the key."""
+    errors = []
+    repo, password, environment = item.get("repository"), item.get("password"), item.get("environment", {})
+    shown = json.dumps(redact(repo)) if isinstance(repo, str) else json.dumps(repo, default=str)
+    if not isinstance(repo, str) or not repo or CONTROL_RE.search(repo) or " " in repo:
+        errors.append(f"repository={shown} must be a restic repository without spaces or control characters")
+    elif repo.startswith("/"):
+        if problem := repository_path_problem(repo):
+            errors.append(f"repository={shown} {problem}")
+    elif repo.startswith("sftp:"):
+        errors.append(
+            f"repository={shown} over SFTP is not maintained from here (no key is installed for it): "
+            "run the maintenance on the server, with the repository's local path"
+        )
+    elif not repo.startswith(SCHEMES):
+        errors.append(f"repository={shown} is not a restic repository (/path, rest:https://, s3:, b2:, ...)")
+    if not isinstance(password, str) or not password:
+        errors.append("password is required (keep it in ansible-vault)")
+    elif CONTROL_RE.search(password):
+        errors.append("password contains a newline or control character")
+    if not isinstance(environment, dict):
+        errors.append("environment must be a dict of variable names to strings")
+        environment = {}
+    for name, value in environment.items():
+        if not isinstance(name, str) or not ENV_NAME_RE.match(name) or name in RESERVED_ENV:
+            errors.append(f"environment may not set {json.dumps(name)} (set by the role, or not a variable name)")
+        elif not isinstance(value, str) or CONTROL_RE.search(value):
+            errors.append(f"environment value of {name} must be a string without control characters")
+    return errors
+
+
 def config_errors(config: dict[str, Any], superlink: dict[str, Any] | None = None) -> list[str]:
     """Every problem with the role's variables ([] when valid). ``superlink``: the
     SuperLink role's paths and unit name, which this role's must not collide with."""
     checker = OffsiteBackupChecker(config)
     if checker.names_and_types_are_right():
         checker.repository()
+        checker.append_only()
+        checker.maintained()
         checker.schedule()
         checker.places(superlink or {})
     return checker.errors

@@ -11,6 +11,9 @@ tasks; there is no Ansible on the host when the timer fires. Commands:
     check   CONFIG         restic prune of the repository (the forgotten
                            snapshots' data), then restic check (and a share
                            of its data)
+    maintain CONFIG        on a trusted machine, with the repository's delete
+                           rights: forget every host's snapshots the policy
+                           no longer names, prune, check
     restic  CONFIG ARGS..  any restic command with the repository's settings
     probe                  can the repository be opened (ok, wrong-password,
                            absent, unreachable)?
@@ -19,6 +22,10 @@ tasks; there is no Ansible on the host when the timer fires. Commands:
                            installs, or why there is none (choose_snapshot)
     fetch   ID             download snapshot ID, check it against its manifest
                            and install it as a local backup; prints what it holds
+
+With append_only in CONFIG (credentials of an append-only server, which
+refuses every deletion), backup and check never forget or prune: that is
+maintain's, run by the maintenance play where the delete rights are.
 
 CONFIG is the role's agent.json (no secrets); the password, the repository's
 address and credentials and the SSH key are root-only files beside it.
@@ -213,6 +220,8 @@ METRICS = [
 
 
 REPOSITORY_METRICS = [
+    ("forget_timestamp_seconds", "Time of the last forget of every host's snapshots (maintenance)."),
+    ("forget_success", "1 when the last forget of every host's snapshots succeeded (maintenance)."),
     ("prune_timestamp_seconds", "Time of the last repository prune (restic prune, before the check)."),
     ("prune_success", "1 when the last repository prune succeeded."),
     ("check_timestamp_seconds", "Time of the last repository check (restic check)."),
@@ -345,6 +354,9 @@ def cmd_backup(config: dict) -> dict:
         )
     state["offsite"].update(good, last_attempt_success=1)
     save_state(config, state)
+    if config.get("append_only"):
+        # The server refuses deletions; the maintenance play applies the policy.
+        return {"backup": str(db), "runs": result["runs"], "size": result["size"], "snapshot": snapshot}
     try:
         retention(config)
     except Refused as err:
@@ -393,12 +405,38 @@ def check(config: dict) -> None:
     repository_step(config, "check", *([f"--read-data-subset={read}"] if read else []))
 
 
+def maintenance_forget_args(config: dict) -> list[str]:
+    """restic forget of every host's and SuperLink's snapshots in the repository, the keep_*
+    policy applied per host and set of tags, as each host's own retention applies it
+    (forget_args); snapshots that are not the role's (no flower-superlink tag) stay."""
+    return ["forget", "--tag", TAG, "--group-by", "host,tags", *config["forget"]]
+
+
+def forget_all(config: dict) -> None:
+    repository_step(config, *maintenance_forget_args(config))
+
+
 def cmd_check(config: dict) -> dict:
     """prune(), then check(). Each result is recorded (state, metrics); a failure of either fails
-    the command, and the check runs even when the prune failed."""
-    state = load_state(config)
+    the command, and the check runs even when the prune failed. With append-only credentials,
+    check() only: the server refuses a prune's deletions (the maintenance play prunes)."""
+    steps = [("check", check)] if config.get("append_only") else [("prune", prune), ("check", check)]
+    return repository_steps(config, steps)
+
+
+def cmd_maintain(config: dict) -> dict:
+    """forget_all(), prune(), check(), on a repository this machine may delete from, recorded
+    like the check unit's steps."""
+    return repository_steps(config, [("forget", forget_all), ("prune", prune), ("check", check)])
+
+
+def repository_steps(config: dict, steps: list) -> dict:
+    """Run STEPS ((name, function) pairs) in order, each recorded (state, metrics); a failure
+    fails the command after every step ran (a prune after a failed forget only reclaims less).
+    A step not run any more (the check unit once append-only) leaves no stale metric behind."""
+    state = {key: value for key, value in load_state(config).items() if key in ("local", "offsite", *dict(steps))}
     failed = []
-    for step, run in (("prune", prune), ("check", check)):
+    for step, run in steps:
         try:
             run(config)
             ok = 1
@@ -409,7 +447,7 @@ def cmd_check(config: dict) -> dict:
         save_state(config, state)
     if failed:
         raise Refused("; ".join(failed))
-    return {"prune": "ok", "check": "ok"}
+    return {step: "ok" for step, _run in steps}
 
 
 @contextlib.contextmanager
@@ -661,7 +699,7 @@ def cmd_fetch(config: dict, snapshot: str) -> dict:
 
 def main(argv: list[str]) -> int:
     # command: (arguments, reads the repository from stdin)
-    commands = {"backup": (1, False), "check": (1, False), "restic": (1, False)}
+    commands = {"backup": (1, False), "check": (1, False), "maintain": (1, False), "restic": (1, False)}
     commands |= {"probe": (0, True), "snapshots": (1, True), "fetch": (1, True)}
     if len(argv) < 2 or argv[1] not in commands or len(argv) < 2 + commands[argv[1]][0]:
         print(__doc__, file=sys.stderr)
@@ -686,7 +724,7 @@ def main(argv: list[str]) -> int:
         else:
             config = load(args[0])
             repository = config["repository"]
-            answer = {"backup": cmd_backup, "check": cmd_check}[command](config)
+            answer = {"backup": cmd_backup, "check": cmd_check, "maintain": cmd_maintain}[command](config)
     except (Refused, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as err:
         said = redact(str(err), repository)
         print(json.dumps({"failed": True, "msg": said}))

@@ -442,3 +442,115 @@ def test_the_backup_units_may_write_to_a_local_repository_only(command: str, rep
     directives = render_unit(command, repository)
     written = [path for value in directives["ReadWritePaths"] for path in shlex.split(value)]
     assert written == paths
+
+
+APPEND_ONLY_ROWS = [
+    # (id, repository, append_only, the start of each error)
+    ("rest-https", "rest:https://sl1:pw@store:8000/sl1/", True, []),
+    ("rest-http", "rest:http://store:8000/sl1/", True, []),
+    ("rest-string-true", "rest:https://store:8000/sl1/", "true", []),
+    ("sftp", "sftp:restic@store:/srv/restic", True, ["append_only=true needs a rest: repository"]),
+    ("local", "/mnt/restic", True, ["append_only=true needs a rest: repository"]),
+    ("s3", "s3:https://s3.example.org/bucket", True, ["append_only=true needs a rest: repository"]),
+    ("local-off", "/mnt/restic", False, []),
+    ("string-yes", "/mnt/restic", "yes", ['append_only="yes" needs a rest: repository']),
+    ("not-a-bool", "rest:https://store:8000/sl1/", "sometimes", ["append_only="]),
+    ("no-repository", "", True, []),
+]
+
+
+@pytest.mark.parametrize(
+    ("repository", "append_only", "said"), [r[1:] for r in APPEND_ONLY_ROWS], ids=[r[0] for r in APPEND_ONLY_ROWS]
+)
+def test_append_only_needs_a_server_that_refuses_deletions(repository: str, append_only: Any, said: list[str]) -> None:
+    """A promise no server keeps is refused: on a local path, SFTP or an object
+    store the host's own credentials delete what they wrote."""
+    extra = {}
+    if repository.startswith("sftp:"):
+        extra = {
+            "sftp_private_key_content": "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n",
+            "sftp_known_hosts": ["s ssh-ed25519 AAAA"],
+        }
+    errors = config_errors(variables(repository=repository, append_only=append_only, **extra), SUPERLINK_PATHS)
+    assert len(errors) == len(said), errors
+    for error, start in zip(errors, said, strict=True):
+        assert error.startswith("flower_offsite_backup_" + start), errors
+
+
+GOOD = {"name": "sl1", "repository": "/srv/restic/sl1", "password": "pw"}
+MAINTAINED_ROWS = [
+    # (id, maintained_repositories, the start of each error)
+    ("none", [], []),
+    ("local", [GOOD], []),
+    ("mounted", [{**GOOD, "repository": "/mnt/disk/sl1"}], []),
+    ("rest", [{**GOOD, "repository": "rest:https://admin:pw@store:8000/sl1/"}], []),
+    ("s3-env", [{**GOOD, "repository": "s3:https://s3.example.org/b", "environment": {"AWS_ACCESS_KEY_ID": "k"}}], []),
+    ("two", [GOOD, {**GOOD, "name": "sl2", "repository": "/srv/restic/sl2"}], []),
+    (
+        "same-name",
+        [GOOD, {**GOOD, "repository": "/srv/restic/sl2"}],
+        ['maintained_repositories[1].name="sl1" is given twice'],
+    ),
+    ("not-a-dict", ["sl1"], ["maintained_repositories=<hidden> item 0 is not a dict"]),
+    ("unknown-key", [{**GOOD, "keep_daily": 3}], ["maintained_repositories=<hidden> item 0 has unknown keys"]),
+    ("name-upper", [{**GOOD, "name": "SL1"}], ['maintained_repositories[0].name="SL1" must be lower-case']),
+    ("name-slash", [{**GOOD, "name": "../sl1"}], ['maintained_repositories[0].name="../sl1" must be']),
+    ("name-percent", [{**GOOD, "name": "sl%n"}], ['maintained_repositories[0].name="sl%n" must be']),
+    ("name-missing", [{"repository": "/srv/restic/sl1", "password": "pw"}], ["maintained_repositories[0].name=null"]),
+    ("name-long", [{**GOOD, "name": "a" * 24}], ["maintained_repositories[0].name="]),
+    (
+        "sftp",
+        [{**GOOD, "repository": "sftp:restic@store:/srv/restic"}],
+        ['maintained_repositories[0].repository="sftp:restic@store:/srv/restic" over SFTP'],
+    ),
+    ("relative", [{**GOOD, "repository": "restic/sl1"}], ['maintained_repositories[0].repository="restic/sl1" is not']),
+    (
+        "system-dir",
+        [{**GOOD, "repository": "/etc/apt/restic"}],
+        ['maintained_repositories[0].repository="/etc/apt/restic"'],
+    ),
+    ("srv-itself", [{**GOOD, "repository": "/srv"}], ['maintained_repositories[0].repository="/srv" is a shared']),
+    (
+        "dotdot",
+        [{**GOOD, "repository": "/srv/restic/../x"}],
+        ['maintained_repositories[0].repository="/srv/restic/../x" must be normalised'],
+    ),
+    (
+        "space",
+        [{**GOOD, "repository": "/srv/my restic"}],
+        ['maintained_repositories[0].repository="/srv/my restic" must be'],
+    ),
+    ("newline", [{**GOOD, "repository": "/srv/restic\n/x"}], ["maintained_repositories[0].repository="]),
+    ("empty-repo", [{**GOOD, "repository": ""}], ['maintained_repositories[0].repository="" must be']),
+    ("no-password", [{**GOOD, "password": ""}], ["maintained_repositories[0].password is required"]),
+    ("password-newline", [{**GOOD, "password": "a\nb"}], ["maintained_repositories[0].password contains a newline"]),
+    ("password-int", [{**GOOD, "password": 123}], ["maintained_repositories[0].password is required"]),
+    (
+        "env-reserved",
+        [{**GOOD, "environment": {"RESTIC_PASSWORD": "x"}}],
+        ['maintained_repositories[0].environment may not set "RESTIC_PASSWORD"'],
+    ),
+    ("env-not-dict", [{**GOOD, "environment": ["A=b"]}], ["maintained_repositories[0].environment must be a dict"]),
+    (
+        "env-newline",
+        [{**GOOD, "environment": {"AWS_SECRET_ACCESS_KEY": "a\nb"}}],
+        ["maintained_repositories[0].environment value of AWS_SECRET_ACCESS_KEY"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("maintained", "said"), [r[1:] for r in MAINTAINED_ROWS], ids=[r[0] for r in MAINTAINED_ROWS])
+def test_each_maintained_repository_is_checked(maintained: list[Any], said: list[str]) -> None:
+    errors = config_errors(variables(maintained_repositories=maintained), SUPERLINK_PATHS)
+    assert len(errors) == len(said), errors
+    for error, start in zip(errors, said, strict=True):
+        assert error.startswith("flower_offsite_backup_" + start), errors
+
+
+def test_a_maintained_repositorys_password_never_shows() -> None:
+    """Its address with credentials, refused for another reason, is shown redacted."""
+    errors = config_errors(
+        variables(maintained_repositories=[{**GOOD, "repository": "sftp://admin:s3cret@store/x"}]), SUPERLINK_PATHS
+    )
+    assert errors
+    assert not any("s3cret" in error for error in errors), errors

@@ -778,7 +778,6 @@ def create_repository(path: Path, password: str) -> str:
     master keys; the key file holds the scrypt parameters and salt, and the master keys'
     JSON sealed with the 64 bytes scrypt derives from the password (the AES-256 key, then
     k and r); it is named by its SHA-256."""
-    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
     master = (os.urandom(32), os.urandom(16), os.urandom(16))
     for kind in ("index", "keys", "locks", "snapshots"):
         (path / kind).mkdir(parents=True)
@@ -787,6 +786,14 @@ def create_repository(path: Path, password: str) -> str:
     repository_id = os.urandom(32).hex()
     config = {"version": 2, "id": repository_id, "chunker_polynomial": CHUNKER_POLYNOMIAL}
     (path / "config").write_bytes(seal(master, json.dumps(config).encode()))
+    write_key(path, password, master)
+    return repository_id
+
+
+def write_key(path: Path, password: str, master: tuple[bytes, bytes, bytes]) -> Path:
+    """A key file in repository PATH that opens MASTER (the AES-256 key, then the MAC's k and r)
+    with PASSWORD at CHEAP_SCRYPT (doc/design.rst, "Keys, Encryption and MAC"); its path."""
+    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
     salt = os.urandom(64)
     scrypt = {"n": CHEAP_SCRYPT["N"], "r": CHEAP_SCRYPT["r"], "p": CHEAP_SCRYPT["p"]}
     user = hashlib.scrypt(password.encode(), salt=salt, dklen=64, **scrypt)
@@ -801,8 +808,9 @@ def create_repository(path: Path, password: str) -> str:
         "data": b64(seal((user[:32], user[32:48], user[48:]), json.dumps(master_keys).encode())),
     }
     text = json.dumps(key).encode()
-    (path / "keys" / hashlib.sha256(text).hexdigest()).write_bytes(text)
-    return repository_id
+    written = path / "keys" / hashlib.sha256(text).hexdigest()
+    written.write_bytes(text)
+    return written
 
 
 class Repository:
