@@ -139,6 +139,28 @@ def test_the_maintenance_timer_applies_the_policy(request: pytest.FixtureRequest
     assert len(listed(spare)) == len(kept) + 1
 
 
+def test_a_second_machine_backing_up_as_this_host_fails_the_backup(append_only: Any) -> None:
+    """The machine this one replaced, still running, backs up under the same
+    inventory name (here: a snapshot as its agent takes one, tagged with
+    another machine). This machine's next backup is stored, then fails its
+    unit naming the other machine, and the metrics say so."""
+    spare = append_only
+    spare.run_test("mkdir -p /tmp/old-host && echo old > /tmp/old-host/state.db")
+    tags = ["--tag", "flower-superlink", "--tag", "scheduled", "--tag", "superlink:flower-superlink"]
+    forged = restic_as(
+        spare, REST, "backup", "--host", NAME, *tags, "--tag", "machine:0123456789abcdef", "/tmp/old-host"
+    )
+    assert forged.rc == 0, forged.stderr
+    before = len(listed(spare))
+    started = spare.run("systemctl start %s", SERVICE)
+    journal = " ".join(spare.run("journalctl -u %s -n 20 --no-pager", SERVICE).stdout.split())
+    assert started.rc != 0, journal
+    assert "another machine (machine:0123456789abcdef) also backs up as flower-offsite-superlink" in journal, journal
+    assert len(listed(spare)) == before + 1
+    prom = spare.file("/var/lib/prometheus/node-exporter/flower_offsite_backup.prom").content_string
+    assert 'flower_superlink_backup_other_machine_writing{host="flower-offsite-superlink"} 1' in prom, prom
+
+
 def test_a_maintained_repository_that_does_not_open_is_refused(request: pytest.FixtureRequest) -> None:
     """A wrong password: refused naming the repository, nothing written."""
     store = other_host(request, "flower-offsite-store")

@@ -41,6 +41,7 @@ error (restic_redaction.redact, beside this file).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -65,6 +66,12 @@ TAG = "flower-superlink"
 # Every snapshot also names its SuperLink, by unit name (superlink:NAME): one
 # host may run several, and retention and restore keep them apart.
 SUPERLINK_TAG = "superlink:"
+# And the machine that took it (machine:<16 hex digits of the SHA-256 of
+# /etc/machine-id>): a machine that replaced a lost host keeps its inventory
+# name, so the host name alone cannot tell the old machine, still running,
+# from the new one (other_machines).
+MACHINE_TAG = "machine:"
+MACHINE_ID_FILE = "/etc/machine-id"
 SFTP_SHORT = re.compile(r"sftp:(?:(?P<user>[^@/:]+)@)?(?P<host>[^@/:]+):(?P<path>.+)\Z")
 
 
@@ -99,9 +106,43 @@ def of_superlink(snapshot: dict, name: str) -> bool:
     return not named or SUPERLINK_TAG + name in named
 
 
+def machine_tag(config: dict) -> str:
+    """machine:<id> of this machine; refused when it has no machine ID (systemd writes one at
+    the first boot), as a snapshot without one could not be told from another machine's."""
+    path = Path(config.get("machine_id_file") or MACHINE_ID_FILE)
+    try:
+        machine = path.read_text().strip()
+    except OSError as err:
+        raise Refused(f"this machine has no ID to tag its snapshots with ({path}: {err.strerror})") from None
+    if not re.fullmatch(r"[0-9a-f]{32}", machine):
+        raise Refused(f"this machine has no ID to tag its snapshots with ({path} holds no machine ID)")
+    return MACHINE_TAG + hashlib.sha256(machine.encode()).hexdigest()[:16]
+
+
+def other_machines(snapshots: list[dict], mine: str, since_ns: int) -> list[dict]:
+    """The snapshots of this host and SuperLink another machine took after SINCE_NS (this
+    machine's previous good backup), newest first: two machines back up under one name (the
+    old host still running beside the one that replaced it). Those without a machine tag were
+    taken before snapshots carried one; a time that is no time cannot be placed, so it counts."""
+    found = []
+    for snapshot in snapshots:
+        machines = [t for t in snapshot.get("tags") or [] if isinstance(t, str) and t.startswith(MACHINE_TAG)]
+        if not machines or mine in machines:
+            continue
+        try:
+            when = snapshot_instant(snapshot.get("time"))
+        except ValueError:
+            when = since_ns + 1
+        if when > since_ns:
+            found.append((when, snapshot))
+    return [snapshot for _when, snapshot in sorted(found, key=lambda pair: pair[0], reverse=True)]
+
+
 def backup_args(config: dict, paths: list[Path]) -> list[str]:
-    """restic backup of one local backup (database copy and manifest): the host's name and the SuperLink's tag."""
-    tags = [arg for tag in (TAG, "scheduled", SUPERLINK_TAG + superlink_name(config)) for arg in ("--tag", tag)]
+    """restic backup of one local backup (database copy and manifest): the host's name, the
+    SuperLink's tag and the machine's."""
+    names = (TAG, "scheduled", SUPERLINK_TAG + superlink_name(config), machine_tag(config))
+    tags = [arg for tag in names for arg in ("--tag", tag)]
     return ["backup", "--json", "--host", config["host"], *tags, *map(str, paths)]
 
 
@@ -173,8 +214,9 @@ def restic(config: dict, *args: str, timeout: int = 3600) -> subprocess.Complete
     return run_restic(config, *args, timeout=timeout)
 
 
-def run_restic(config: dict, *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
-    """Run restic against the configured repository; secrets only from files and the environment."""
+def restic_command(config: dict, *args: str) -> tuple[dict, list[str]]:
+    """(environment, argv) of a restic command against the configured repository; secrets only
+    from files and the environment."""
     env = {
         "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
         "HOME": config["cache_dir"],
@@ -186,9 +228,13 @@ def run_restic(config: dict, *args: str, timeout: int = 3600) -> subprocess.Comp
     options = []
     if config["repository"].startswith("sftp:"):
         options = sftp_command(config["repository"], config["ssh_key"], config["known_hosts"])
-    return subprocess.run(
-        ["restic", *options, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    return env, ["restic", *options, *args]
+
+
+def run_restic(config: dict, *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:
+    """Run restic against the configured repository (restic_command)."""
+    env, argv = restic_command(config, *args)
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def restic_error(result: subprocess.CompletedProcess) -> str:
@@ -209,6 +255,10 @@ def classify(result: subprocess.CompletedProcess) -> str:
 
 
 # --- metrics ------------------------------------------------------------------
+
+MACHINE_METRICS = [
+    ("other_machine_writing", "1 when another machine backed up as this host since its previous backup."),
+]
 
 METRICS = [
     ("last_success_timestamp_seconds", "Time of the last good backup (local: on the host; offsite: in the repo)."),
@@ -243,6 +293,12 @@ def write_metrics(config: dict, state: dict) -> None:
             if value is not None:
                 family.add(value, host=config["host"], location=location)
         families.append(family)
+    for name, help_text in MACHINE_METRICS:
+        value = state.get("other_machine", {}).get(name)
+        if value is not None:
+            families.append(
+                Family(f"flower_superlink_backup_{name}", "gauge", help_text).add(value, host=config["host"])
+            )
     for name, help_text in REPOSITORY_METRICS:
         value = state.get(name.split("_", maxsplit=1)[0], {}).get(name)  # state["prune"], state["check"]
         if value is not None:
@@ -322,8 +378,10 @@ def local_backup(config: dict) -> dict:
 
 def cmd_backup(config: dict) -> dict:
     superlink_name(config)  # a name no tag can carry fails before anything is taken
+    mine = machine_tag(config)
     state = load_state(config)
     now = int(time.time())
+    previous = state.get("offsite", {}).get("last_success_timestamp_seconds")
     for location in ("local", "offsite"):
         state.setdefault(location, {})["last_attempt_timestamp_seconds"] = now
     try:
@@ -354,6 +412,21 @@ def cmd_backup(config: dict) -> dict:
         )
     state["offsite"].update(good, last_attempt_success=1)
     save_state(config, state)
+    if previous is not None:
+        # This machine backed up before: any other machine writing as this host since is alive.
+        others = writing_beside(config, mine, int(previous) * 10**9)
+        state["other_machine"] = {"other_machine_writing": 1 if others else 0}
+        save_state(config, state)
+        if others:
+            newest = others[0]
+            machine = next(t for t in newest["tags"] if t.startswith(MACHINE_TAG))
+            raise Refused(
+                f"backup {snapshot[:8]} stored, but another machine ({machine}) also backs up as "
+                f"{config['host']} (SuperLink {superlink_name(config)}): its snapshot {newest['id'][:8]} of "
+                f"{newest.get('time')} is newer than this machine's previous backup. Is the machine this one "
+                "replaced still running? Stop its flower-offsite-backup.timer, or give one of them another "
+                "inventory name. Nothing was forgotten."
+            )
     if config.get("append_only"):
         # The server refuses deletions; the maintenance play applies the policy.
         return {"backup": str(db), "runs": result["runs"], "size": result["size"], "snapshot": snapshot}
@@ -364,11 +437,21 @@ def cmd_backup(config: dict) -> dict:
     return {"backup": str(db), "runs": result["runs"], "size": result["size"], "snapshot": snapshot}
 
 
+def writing_beside(config: dict, mine: str, since_ns: int) -> list[dict]:
+    """other_machines() of this host's and SuperLink's snapshots in the repository."""
+    tags = f"{TAG},{SUPERLINK_TAG}{superlink_name(config)}"
+    listed = restic(config, "snapshots", "--json", "--host", config["host"], "--tag", tags, timeout=600)
+    if listed.returncode != 0:
+        raise Refused(f"cannot list this host's snapshots to look for another machine: {restic_error(listed)}")
+    return other_machines(read_listing(listed.stdout), mine, since_ns)
+
+
 def retention(config: dict) -> None:
     """The keep_* policy on this SuperLink's snapshots (forget_args), after it claims the ones it
     took before snapshots named their SuperLink (tags them superlink:NAME, which gives them new
-    IDs): from then on they age out with the rest. Snapshots of this host that are nobody's by
-    their paths (another backup directory) are left as they are."""
+    IDs): from then on they age out in a group of their own (they carry no machine tag, which
+    snapshots taken since do), whose newest few the keep rules hold for good. Snapshots of this
+    host that are nobody's by their paths (another backup directory) are left as they are."""
     listed = restic(config, "snapshots", "--json", "--host", config["host"], "--tag", TAG, timeout=600)
     if listed.returncode != 0:
         raise Refused(restic_error(listed))
@@ -434,7 +517,8 @@ def repository_steps(config: dict, steps: list) -> dict:
     """Run STEPS ((name, function) pairs) in order, each recorded (state, metrics); a failure
     fails the command after every step ran (a prune after a failed forget only reclaims less).
     A step not run any more (the check unit once append-only) leaves no stale metric behind."""
-    state = {key: value for key, value in load_state(config).items() if key in ("local", "offsite", *dict(steps))}
+    kept = ("local", "offsite", "other_machine", *dict(steps))
+    state = {key: value for key, value in load_state(config).items() if key in kept}
     failed = []
     for step, run in steps:
         try:
@@ -636,26 +720,142 @@ def cmd_snapshots(config: dict, host: str, which: str | None = None) -> dict:
     return answer
 
 
+# What a snapshot of ours holds: one database copy and its manifest, in the
+# backup directory it was taken from, and the directories above them.
+MANIFEST_MAX_BYTES = 1 << 20
+BACKUP_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,200}\.db\Z")
+# Room left on the staging filesystem after a download.
+STAGING_SPARE_BYTES = 64 << 20
+
+
+def fetch_plan(listing: str, snapshot: str) -> tuple[dict, dict]:
+    """The database copy and manifest to download, from `restic ls --json SNAPSHOT`:
+    ({path, size} of the .db, of the .json). Refused, naming the entry, unless the snapshot
+    holds exactly those two regular files side by side (same stem, a manifest under
+    MANIFEST_MAX_BYTES) and directories: never a link, FIFO, device or anything else."""
+    files, other = [], []
+    # "\n" only: Go's JSON leaves U+0085 and U+2028 in a name unescaped, which splitlines() splits at.
+    for line in listing.split("\n"):
+        if not line.strip():
+            continue
+        try:
+            node = json.loads(line)
+        except ValueError:
+            raise Refused(f"snapshot {snapshot[:8]}: restic ls gave a line that is not JSON") from None
+        if isinstance(node, dict) and node.get("struct_type") == "snapshot":
+            continue
+        if not isinstance(node, dict) or not isinstance(node.get("path"), str):
+            raise Refused(f"snapshot {snapshot[:8]}: restic ls gave an entry without a path: {line[:120]}")
+        kind, path = node.get("type"), node["path"]
+        if kind == "file":
+            files.append(node)
+        elif kind != "dir":
+            other.append(f"{path} ({kind})")
+    if other:
+        raise Refused(f"snapshot {snapshot[:8]} holds what a backup never does: {', '.join(sorted(other)[:5])}")
+    dbs = [f for f in files if f["path"].endswith(".db")]
+    if len(dbs) != 1:
+        raise Refused(f"snapshot {snapshot[:8]} holds {len(dbs)} database copies, not one")
+    db = dbs[0]
+    if not BACKUP_NAME_RE.match(Path(db["path"]).name):
+        raise Refused(f"snapshot {snapshot[:8]}: {json.dumps(Path(db['path']).name)} is not a backup's name")
+    want = str(Path(db["path"]).with_suffix(".json"))
+    manifests = [f for f in files if f["path"] == want]
+    extra = sorted(f["path"] for f in files if f is not db and f["path"] != want)
+    if extra:
+        raise Refused(f"snapshot {snapshot[:8]} holds files besides its backup: {', '.join(extra[:5])}")
+    if not manifests:
+        raise Refused(f"snapshot {snapshot[:8]} has no manifest beside {Path(db['path']).name}")
+    manifest = manifests[0]
+    for node in (db, manifest):
+        size = node.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise Refused(f"snapshot {snapshot[:8]}: {node['path']} has no size")
+    if manifest["size"] > MANIFEST_MAX_BYTES:
+        raise Refused(f"snapshot {snapshot[:8]}: its manifest is {manifest['size']} bytes, not a manifest")
+    return {"path": db["path"], "size": db["size"]}, {"path": manifest["path"], "size": manifest["size"]}
+
+
+def dump_to(config: dict, snapshot: str, node: dict, dest: Path) -> None:
+    """restic dump of one file of SNAPSHOT into DEST (created, never through a link), refused
+    when restic sends more than the listing said it holds."""
+    env, argv = restic_command(config, "dump", snapshot, node["path"])
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with (
+        os.fdopen(fd, "wb") as out,
+        subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc,
+    ):
+        written = 0
+        while chunk := proc.stdout.read(1 << 20):  # type: ignore[union-attr]
+            written += len(chunk)
+            if written > node["size"]:
+                proc.kill()
+                raise Refused(f"snapshot {snapshot[:8]}: {node['path']} is larger than its listing says")
+            out.write(chunk)
+        error = proc.stderr.read().decode(errors="replace")  # type: ignore[union-attr]
+        if proc.wait(timeout=3600) != 0:
+            lines = [line for line in error.splitlines() if line.strip()]
+            said = " / ".join(lines[-4:]) or f"restic exited {proc.returncode}"
+            raise Refused(f"snapshot {snapshot[:8]} cannot be read back from the repository: {said}")
+    if written != node["size"]:
+        raise Refused(f"snapshot {snapshot[:8]}: {node['path']} came back with {written} bytes, not {node['size']}")
+
+
+def install_backup(db: Path, backup_dir: Path) -> None:
+    """Copy DB and its manifest into BACKUP_DIR, manifest first, as backups are written: each
+    into a new file (never through a link), 0600, then renamed into place. A failure (a full
+    disk) removes what it wrote, so no half backup is left behind."""
+    written: list[Path] = []
+    try:
+        for source in (db.with_suffix(".json"), db):
+            tmp = backup_dir / f".{source.name}.partial"
+            tmp.unlink(missing_ok=True)
+            written.append(tmp)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+                shutil.copyfileobj(src, out, 1 << 20)
+                out.flush()
+                os.fsync(out.fileno())
+            tmp.rename(backup_dir / source.name)
+            written[-1] = backup_dir / source.name
+    except OSError as err:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise Refused(f"cannot install the backup into {backup_dir}: {err}; nothing was left there") from None
+
+
 def cmd_fetch(config: dict, snapshot: str) -> dict:
-    """Download a snapshot, check it and install it as a local backup (never over another file)."""
+    """Download a snapshot's backup (only its database copy and manifest, regular files of the
+    sizes listed, into a private staging directory), check it and install it as a local backup
+    (never over another file)."""
     if not re.fullmatch(r"[0-9a-f]{8,64}", snapshot):
         raise Refused(f"{snapshot!r} is not a snapshot ID")
     staging = Path(config["staging_dir"]) / "restore"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(mode=0o700)
     try:
-        got = restic(config, "restore", snapshot, "--target", str(staging))
-        if got.returncode != 0:
-            raise Refused(f"snapshot {snapshot[:8]} cannot be read back from the repository: {restic_error(got)}")
-        dbs = [p for p in staging.rglob("*.db") if p.is_file() and not p.is_symlink()]
-        if len(dbs) != 1:
-            raise Refused(f"snapshot {snapshot[:8]} holds {len(dbs)} database copies, not one")
-        db = dbs[0]
+        listed = restic(config, "ls", "--json", snapshot, timeout=600)
+        if listed.returncode != 0:
+            raise Refused(f"snapshot {snapshot[:8]} cannot be read back from the repository: {restic_error(listed)}")
+        db_node, manifest_node = fetch_plan(listed.stdout, snapshot)
+        free = shutil.disk_usage(staging).free
+        if db_node["size"] + manifest_node["size"] + STAGING_SPARE_BYTES > free:
+            raise Refused(
+                f"snapshot {snapshot[:8]}'s database copy is {db_node['size']} bytes; {staging} has {free} free"
+            )
+        db = staging / Path(db_node["path"]).name
+        dump_to(config, snapshot, manifest_node, db.with_suffix(".json"))
+        dump_to(config, snapshot, db_node, db)
         try:
             manifest = json.loads(db.with_suffix(".json").read_text())
+            if not isinstance(manifest, dict):
+                raise ValueError("not a JSON object")
         except (OSError, ValueError) as err:
             raise Refused(f"snapshot {snapshot[:8]} has no readable manifest beside {db.name}: {err}") from None
-        facts = describe(db)
+        try:
+            facts = describe(db)
+        except sqlite3.Error as err:
+            raise Refused(f"snapshot {snapshot[:8]}: {db.name} is not a SQLite database ({err})") from None
         problems = []
         if facts["sha256"] != manifest.get("sha256"):
             want = str(manifest.get("sha256"))[:16]
@@ -671,14 +871,16 @@ def cmd_fetch(config: dict, snapshot: str) -> dict:
         local = backup_dir / db.name
         installed = not local.exists()
         if local.exists():
-            if describe(local)["sha256"] != facts["sha256"]:
+            try:
+                same = describe(local)["sha256"] == facts["sha256"]
+            except sqlite3.Error:
+                same = False
+            if not same:
                 raise Refused(f"{local} exists and is another backup than snapshot {snapshot[:8]}'s; move it away")
+        elif local.with_suffix(".json").exists() or local.with_suffix(".json").is_symlink():
+            raise Refused(f"{local.with_suffix('.json')} exists without its backup; move it away")
         else:
-            for source in (db.with_suffix(".json"), db):  # manifest first, as backups are written
-                tmp = backup_dir / f".{source.name}.partial"
-                shutil.copyfile(source, tmp, follow_symlinks=False)
-                tmp.chmod(0o600)
-                tmp.rename(backup_dir / source.name)
+            install_backup(db, backup_dir)
         # What it would replace: restore.yml refuses a database with runs unless told.
         try:
             current = describe(Path(config["database"]))["runs"]
@@ -725,7 +927,7 @@ def main(argv: list[str]) -> int:
             config = load(args[0])
             repository = config["repository"]
             answer = {"backup": cmd_backup, "check": cmd_check, "maintain": cmd_maintain}[command](config)
-    except (Refused, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as err:
+    except (Refused, OSError, ValueError, KeyError, sqlite3.Error, subprocess.TimeoutExpired) as err:
         said = redact(str(err), repository)
         print(json.dumps({"failed": True, "msg": said}))
         print(f"flower-offsite-backup {command}: {said}", file=sys.stderr)

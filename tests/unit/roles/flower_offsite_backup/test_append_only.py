@@ -62,6 +62,8 @@ from test_retention import (
     DATA,
     KEEP_ROWS,
     LOCKED,
+    MAIN_FIRST_MACHINE,
+    MAIN_REPLACING_MACHINE,
     MAIN_TIMES,
     NONE,
     NOT_UPGRADED,
@@ -70,8 +72,13 @@ from test_retention import (
     OTHER_TIMES,
     PASSWORD,
     PRUNE_FAILED,
+    REPLACED,
     SECOND_OLD,
     SECOND_TIMES,
+    SL1_FIRST_MACHINE,
+    SL1_MACHINE,
+    SL2_MACHINE,
+    SL3_MACHINE,
     STRAY,
     TIMED_OUT,
     UPGRADE,
@@ -82,7 +89,9 @@ from test_retention import (
     keep_args,
     policy,
     settings,
+    tag_of,
     write_key,
+    write_machine_id,
 )
 
 RESTIC_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"  # the agent's PATH for restic
@@ -198,7 +207,11 @@ def test_an_append_only_backup_applies_no_retention(
     monkeypatch.setattr(agent, "restic", restic)
     monkeypatch.setattr(agent, "retention", retention)
     monkeypatch.setattr(agent, "local_backup", lambda config: {"path": db, "size": 1, "runs": 2})
-    config = {**settings("sl1", "flower-superlink"), "cache_dir": str(tmp_path), "metrics_file": ""}
+    config = {
+        **settings("sl1", "flower-superlink", machine_id_file=write_machine_id(tmp_path, SL1_MACHINE)),
+        "cache_dir": str(tmp_path),
+        "metrics_file": "",
+    }
     if append_only is not ...:
         config["append_only"] = append_only
     answer = agent.cmd_backup(config)
@@ -219,6 +232,12 @@ APPEND_ONLY_CHECK_ROWS = [
     ("after-a-prune", {"offsite": {"last_attempt_success": 1}, "prune": {**STEP, "prune_success": 1}}, None),
     ("after-a-failed-prune", {"prune": STEP, "check": {"check_success": 0, "check_timestamp_seconds": 1}}, None),
     ("check-fails", {"offsite": {"last_attempt_success": 1}, "prune": STEP}, DAMAGED),
+    # A backup found another machine writing as this host: the check keeps that (and its alert).
+    (
+        "another-machine-writing",
+        {"offsite": {"last_attempt_success": 1}, "other_machine": {"other_machine_writing": 1}},
+        None,
+    ),
 ]
 
 
@@ -242,13 +261,15 @@ def test_the_append_only_check_only_checks(
             agent.cmd_check(config)
     assert calls == [("check", "--read-data-subset=5%")]
     state = json.loads((tmp_path / "state.json").read_text())
-    assert sorted(state) == sorted({"check", *({"local", "offsite"} & set(before))})
+    assert sorted(state) == sorted({"check", *({"local", "offsite", "other_machine"} & set(before))})
     assert state.get("offsite") == before.get("offsite")  # the backup's results are kept
     assert state["check"]["check_success"] == int(answer is None)
     metrics = metrics_file.read_text()
     assert "prune" not in metrics
     said = samples(metrics)
     assert said['flower_superlink_backup_repository_check_success{host="sl1"}'] == str(int(answer is None))
+    if "other_machine" in before:
+        assert said['flower_superlink_backup_other_machine_writing{host="sl1"}'] == "1"
     assert said['flower_superlink_backup_repository_check_timestamp_seconds{host="sl1"}'] == str(
         state["check"]["check_timestamp_seconds"]
     )
@@ -316,15 +337,24 @@ FOREIGN = [at("2024-02-01 12:00"), at("2024-02-01 12:30")]
 NAMED = (*ROLE_TAGS, "superlink:flower-superlink")
 SECOND_NAMED = (*ROLE_TAGS, "superlink:flower-second")
 OPERATOR_TAGS = ("flower-superlink", "superlink:flower-superlink", "before-upgrade")
-# What the maintenance must leave, group by group as restic forms them (--group-by host,tags).
+
+
+def on(tags: tuple[str, ...], machine_id: str) -> tuple[str, ...]:
+    """TAGS and the tag of the machine whose ID is MACHINE_ID, sorted as group_of() sorts them."""
+    return tuple(sorted((*tags, tag_of(machine_id))))
+
+
+# What the maintenance must leave, group by group as restic forms them (--group-by host,tags):
+# each machine's apart (sl1 was replaced in May: its first machine's snapshots, then the new one's).
 MAINTAINED = {
-    ("sl1", NAMED): policy([t for t in MAIN_TIMES if t >= UPGRADE], MAINTENANCE_KEEP),
-    ("sl1", SECOND_NAMED): policy(SECOND_TIMES, MAINTENANCE_KEEP),
+    ("sl1", on(NAMED, SL1_FIRST_MACHINE)): policy(MAIN_FIRST_MACHINE, MAINTENANCE_KEEP),
+    ("sl1", on(NAMED, SL1_MACHINE)): policy(MAIN_REPLACING_MACHINE, MAINTENANCE_KEEP),
+    ("sl1", on(SECOND_NAMED, SL1_MACHINE)): policy(SECOND_TIMES, MAINTENANCE_KEEP),
     # Snapshots from before they named their SuperLink: claimed by nobody (claiming rewrites
     # a snapshot, which an append-only host cannot), one group for all of the host's
     # SuperLinks and backup directories.
     ("sl1", ROLE_TAGS): policy([t for t in MAIN_TIMES if t < UPGRADE] + SECOND_OLD + [STRAY], MAINTENANCE_KEEP),
-    ("sl-2.example.org", NAMED): policy(OTHER_TIMES, MAINTENANCE_KEEP),
+    ("sl-2.example.org", on(NAMED, SL2_MACHINE)): policy(OTHER_TIMES, MAINTENANCE_KEEP),
     ("sl-2.example.org", ROLE_TAGS): policy(OTHER_OLD, MAINTENANCE_KEEP),
     ("sl3", ROLE_TAGS): policy(NOT_UPGRADED, MAINTENANCE_KEEP),  # still on the old agent
     ("sl1", tuple(sorted(OPERATOR_TAGS))): {OPERATOR},  # tagged by hand: a group of its own
@@ -349,20 +379,23 @@ def maintained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     maintenance's cmd_maintain on the repository; what was seen before and after."""
     require("restic", "restic")
     repo = Repository(tmp_path_factory.mktemp("maintained"))
-    main = repo.config(settings("sl1", "flower-superlink"))
-    second = repo.config(settings("sl1", "flower-second"), repo.base / "second")
+    ids = (SL1_FIRST_MACHINE, SL1_MACHINE, SL2_MACHINE, SL3_MACHINE)
+    machine = {machine_id: write_machine_id(repo.base / "machines", machine_id) for machine_id in ids}
+    main = repo.config(settings("sl1", "flower-superlink", machine_id_file=machine[SL1_MACHINE]))
+    first = {**main, "machine_id_file": machine[SL1_FIRST_MACHINE]}  # sl1 before it was replaced
+    second = repo.config(settings("sl1", "flower-second", machine_id_file=machine[SL1_MACHINE]), repo.base / "second")
     second["database"] = "/var/lib/flower-second/state.db"
-    other = repo.config(settings("sl-2.example.org", "flower-superlink"))
-    old_agent = repo.config(settings("sl3", "flower-superlink"))
-    foreign = repo.config(settings("sl1", "flower-superlink"), repo.base / "etc")
+    other = repo.config(settings("sl-2.example.org", "flower-superlink", machine_id_file=machine[SL2_MACHINE]))
+    old_agent = repo.config(settings("sl3", "flower-superlink", machine_id_file=machine[SL3_MACHINE]))
+    foreign = repo.config(main, repo.base / "etc")
     repo.init()
     repo.send(
         [
-            *[(main, when, when < UPGRADE, ()) for when in MAIN_TIMES],
+            *[(main if when >= REPLACED else first, when, when < UPGRADE, ()) for when in MAIN_TIMES],
             *[(second, when, when in SECOND_OLD, ()) for when in SECOND_TIMES + SECOND_OLD],
             *[(other, when, when in OTHER_OLD, ()) for when in OTHER_TIMES + OTHER_OLD],
             *[(old_agent, when, True, ()) for when in NOT_UPGRADED],
-            (repo.config(settings("sl1", "flower-superlink"), repo.base / "old-backups"), STRAY, True, ()),
+            (repo.config(first, repo.base / "old-backups"), STRAY, True, ()),
             (main, OPERATOR, False, OPERATOR_TAGS),
             *[(foreign, when, False, ("etc-backup",)) for when in FOREIGN],
         ]
@@ -396,7 +429,10 @@ def test_the_maintenance_leaves_exactly_what_the_keep_rules_name(maintained: dic
     assert grouped(maintained["left"]) == {key: sorted(kept) for key, kept in MAINTAINED.items()}
     # policy() by hand at a few points: the newest of all stays; the stray directory's snapshot
     # goes (a host's own retention leaves it: nobody's by its paths), as does sl3's older one.
-    assert at("2025-06-18 10:25") in MAINTAINED[("sl1", NAMED)]
+    assert at("2025-06-18 10:25") in MAINTAINED[("sl1", on(NAMED, SL1_MACHINE))]
+    # The first machine's snapshot of May stays: the newest of its own group (one series with the
+    # machine that replaced it would keep 31 May's instead).
+    assert MAINTAINED[("sl1", on(NAMED, SL1_FIRST_MACHINE))] == set(MAIN_FIRST_MACHINE) == {at("2025-05-01 00:05")}
     assert STRAY not in MAINTAINED[("sl1", ROLE_TAGS)]
     assert MAINTAINED[("sl3", ROLE_TAGS)] == {max(NOT_UPGRADED)}
 
@@ -438,7 +474,7 @@ def test_the_append_only_check_leaves_the_forgotten_data(tmp_path: Path, monkeyp
     require("restic", "restic")
     repo = Repository(tmp_path)
     repo.init()
-    config = repo.config(settings("sl1", "flower-superlink"))
+    config = repo.config(settings("sl1", "flower-superlink", machine_id_file=write_machine_id(tmp_path, SL1_MACHINE)))
     for when in (at("2025-06-18 09:05"), at("2025-06-18 10:05")):
         repo.snapshot(config, when)
     older = min(repo.snapshots(), key=lambda s: s["time"])["id"]
@@ -542,13 +578,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             process.wait()
 
 
-@pytest.fixture(scope="module")
-def host(server: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """sl1's agent on its append-only credentials: restic init of its repository through the
-    server, then two scheduled backups (cmd_backup: the local backup of a SuperLink database
-    under its lock, sent), every restic process it starts recorded."""
-    require("restic", "restic")
-    base = tmp_path_factory.mktemp("sl1")
+def host_settings(base: Path, repository: str, machine_id: str = SL1_MACHINE, **more: Any) -> dict[str, Any]:
+    """sl1's agent.json on a machine in BASE (its SuperLink database of two runs, lock, backup and
+    cache directories, deployment record, metrics file and /etc/machine-id holding MACHINE_ID),
+    backing up to REPOSITORY with PASSWORD; MORE on top."""
+    base.mkdir(parents=True, exist_ok=True)
     database = base / "state.db"
     with sqlite3.connect(database) as db:
         db.execute("CREATE TABLE run (run_id INTEGER PRIMARY KEY, status TEXT)")
@@ -556,22 +590,31 @@ def host(server: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     db.close()
     (base / "password").write_text(PASSWORD + "\n")
     (base / "cache").mkdir()
-    config = {
-        **settings("sl1", "flower-superlink"),
+    return {
+        **settings("sl1", "flower-superlink", machine_id_file=write_machine_id(base, machine_id)),
         "database": str(database),
         "backup_dir": str(base / "backups"),
         "lock": str(base / "flower-superlink.ansible-lock"),
         "lock_wait": 5,
         "keep_local": 3,
         "record": str(base / "deployed.json"),
-        "repository": server.repository("sl1"),
+        "repository": repository,
         "password_file": str(base / "password"),
         "cache_dir": str(base / "cache"),
         "environment": {"TZ": "UTC"},
         "metrics_file": str(base / "flower_offsite_backup.prom"),
         "check_read_data": "100%",
-        "append_only": True,
+        **more,
     }
+
+
+@pytest.fixture(scope="module")
+def host(server: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """sl1's agent on its append-only credentials: restic init of its repository through the
+    server, then two scheduled backups (cmd_backup: the local backup of a SuperLink database
+    under its lock, sent), every restic process it starts recorded."""
+    require("restic", "restic")
+    config = host_settings(tmp_path_factory.mktemp("sl1"), server.repository("sl1"), append_only=True)
     seen: dict[str, Any] = {"config": config}
     calls: list[tuple[str, ...]] = []
     with pytest.MonkeyPatch.context() as patch:
@@ -607,17 +650,21 @@ def listing(config: dict[str, Any]) -> list[dict[str, Any]]:
 def test_the_host_inits_and_backs_up_through_the_server(server: Server, host: dict[str, Any]) -> None:
     assert "created restic repository" in host["init"].stdout
     assert sorted(p.name for p in (server.data / "sl1" / "keys").iterdir()) == host["keys"]
-    for answer, calls in host["backups"]:
+    # The second backup also lists this host's snapshots, for another machine's (it reads nothing
+    # the append-only credentials cannot); neither applies the keep rules (no tag, no forget).
+    looks = ("snapshots", "--json", "--host", "sl1", "--tag", "flower-superlink,superlink:flower-superlink")
+    for (answer, calls), after in zip(host["backups"], [[], [looks]], strict=True):
         db = Path(answer["backup"])
-        assert calls == [tuple(agent.backup_args(host["config"], [db, db.with_suffix(".json")]))]  # and no retention
+        assert calls == [tuple(agent.backup_args(host["config"], [db, db.with_suffix(".json")])), *after]
         assert answer["runs"] == 2
     listed = host["listed"]
     assert [s["id"][:8] for s in listed] == [answer["snapshot"][:8] for answer, _ in host["backups"]]
     for snapshot in listed:
-        assert (snapshot["hostname"], sorted(snapshot["tags"])) == ("sl1", sorted(NAMED))
+        assert (snapshot["hostname"], sorted(snapshot["tags"])) == ("sl1", sorted(on(NAMED, SL1_MACHINE)))
         assert (server.data / "sl1" / "snapshots" / snapshot["id"]).is_file()
     said = samples(Path(host["config"]["metrics_file"]).read_text())
     assert said['flower_superlink_backup_last_attempt_success{host="sl1",location="offsite"}'] == "1"
+    assert said['flower_superlink_backup_other_machine_writing{host="sl1"}'] == "0"
 
 
 def test_the_server_refuses_the_hosts_forget(

@@ -10,8 +10,12 @@ across thirteen months; then the agent's own retention (retention(): claim
 the snapshots from before they named their SuperLink, then the forget argv of
 forget_args()) for each SuperLink, through the agent's restic(), and the
 check unit's command (cmd_check: prune, then check). What remains must be
-exactly what the keep rules name, computed here independently, and the prune
-must give the removed snapshots' space back.
+exactly what the keep rules name, computed here independently per host and
+set of tags, and the prune must give the removed snapshots' space back. Each
+snapshot also names the machine that took it (machine:, from a machine ID
+file in tmp_path: no test reads this machine's /etc/machine-id), and sl1 is
+replaced in May by another machine under the same name: each machine's
+snapshots, and the old ones claimed without a machine tag, age out apart.
 
 Restore's side of the agent sits here too: which snapshot it chooses
 (choose_snapshot: latest by the instant restic recorded, whatever offset it
@@ -96,14 +100,42 @@ def keep_args(keep: dict[str, int]) -> list[str]:
     return offsite.forget_args({f"flower_offsite_backup_keep_{p}": n for p, n in keep.items()})
 
 
-def settings(host: str, superlink: str | None, keep: dict[str, int] = DEFAULTS) -> dict[str, Any]:
-    """agent.json as the role writes it (vars/main.yml), paths as the defaults have them."""
+# The simulated machines' /etc/machine-id (fixed: each is a machine of the tests, never this one).
+SL1_FIRST_MACHINE = "aea14e8aa67a45c7149cc3834a9cfda4"  # sl1 until it was replaced (REPLACED, below)
+SL1_MACHINE = "ff2d84ad2e23b17db11727301e27b553"  # the machine that replaced it, under the same name
+SL2_MACHINE = "2ed2ec85407cee21e1a973074fc681db"
+SL3_MACHINE = "4fb05ec9a1901808b4abc6e746b767dd"
+# No test reads this machine's own /etc/machine-id: an agent.json here names a machine ID file in
+# tmp_path (write_machine_id), or this one, which does not exist (machine_tag refuses it).
+NO_MACHINE_ID = "/nonexistent/flower-offsite-backup-tests/machine-id"
+
+
+def write_machine_id(folder: Path, machine_id: str) -> str:
+    """A machine's /etc/machine-id in FOLDER, as systemd writes it (32 hex digits, a newline); its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"machine-id-{machine_id}"
+    path.write_text(machine_id + "\n")
+    return str(path)
+
+
+def tag_of(machine_id: str) -> str:
+    """The tag of the machine whose /etc/machine-id holds MACHINE_ID, computed here: machine: and
+    the first 16 hex digits of its SHA-256."""
+    return "machine:" + hashlib.sha256(machine_id.encode()).hexdigest()[:16]
+
+
+def settings(
+    host: str, superlink: str | None, keep: dict[str, int] = DEFAULTS, machine_id_file: str = NO_MACHINE_ID
+) -> dict[str, Any]:
+    """agent.json as the role writes it (vars/main.yml), paths as the defaults have them; the
+    machine's ID from MACHINE_ID_FILE (write_machine_id) rather than /etc/machine-id."""
     config = {
         "host": host,
         "database": "/var/lib/flower-superlink/state.db",
         "backup_dir": "/var/backups/flower-superlink",
         "lock": "/run/lock/flower-superlink.ansible-lock",
         "forget": keep_args(keep),
+        "machine_id_file": machine_id_file,
     }
     if superlink is not None:
         config["superlink"] = superlink
@@ -143,13 +175,16 @@ NAME_ROWS = [
 
 
 @pytest.mark.parametrize(("host", "superlink", "tags"), [r[1:] for r in NAME_ROWS], ids=[r[0] for r in NAME_ROWS])
-def test_names_are_argv_elements(host: str, superlink: str | None, tags: str) -> None:
-    argv = agent.forget_args(settings(host, superlink))
+def test_names_are_argv_elements(tmp_path: Path, host: str, superlink: str | None, tags: str) -> None:
+    config = settings(host, superlink, machine_id_file=write_machine_id(tmp_path, SL1_MACHINE))
+    # The forget names no machine: --group-by host,tags keeps each machine's snapshots apart.
+    argv = agent.forget_args(config)
     assert argv[:7] == ["forget", "--host", host, "--tag", tags, "--group-by", "host,tags"]
     assert argv[7:] == keep_args(DEFAULTS)
-    sent = agent.backup_args(settings(host, superlink), [Path("/b/state-x-scheduled.db"), Path("/b/x y.json")])
+    sent = agent.backup_args(config, [Path("/b/state-x-scheduled.db"), Path("/b/x y.json")])
     name = tags.removeprefix(TAG_FILTER)
     tagged = ["--tag", "flower-superlink", "--tag", "scheduled", "--tag", f"superlink:{name}"]
+    tagged += ["--tag", tag_of(SL1_MACHINE)]
     assert sent == ["backup", "--json", "--host", host, *tagged, "/b/state-x-scheduled.db", "/b/x y.json"]
 
 
@@ -199,7 +234,11 @@ def test_a_backup_is_sent_then_retention_runs(tmp_path: Path, monkeypatch: pytes
     db = "/var/backups/flower-superlink/state-20250618T102500.000000Z-scheduled.db"
     monkeypatch.setattr(agent, "restic", restic)
     monkeypatch.setattr(agent, "local_backup", lambda config: {"path": db, "size": 1, "runs": 2})
-    config = {**settings("sl1", "flower-superlink"), "cache_dir": str(tmp_path), "metrics_file": ""}
+    config = {
+        **settings("sl1", "flower-superlink", machine_id_file=write_machine_id(tmp_path, SL1_MACHINE)),
+        "cache_dir": str(tmp_path),
+        "metrics_file": "",
+    }
     assert agent.cmd_backup(config)["snapshot"] == "b" * 64
     assert calls == [
         tuple(agent.backup_args(config, [Path(db), Path(db).with_suffix(".json")])),
@@ -584,7 +623,7 @@ OUTPUT_ROWS = [
     ("probe", ["probe"], {"cat": (1, "", ECHO)}, "rest:https://backup:***@store.example.org:8000/flower"),
     ("snapshots-cannot-list", ["snapshots", "sl1", "latest"], {"snapshots": (1, "", ECHO)}, "cannot list the"),
     ("snapshots-none", ["snapshots", "sl1", "latest"], {"snapshots": (0, "[]", "")}, "backup:***@store"),
-    ("fetch-cannot-read", ["fetch", sid("a")], {"restore": (1, "", ECHO)}, "cannot be read back from the repository"),
+    ("fetch-cannot-read", ["fetch", sid("a")], {"ls": (1, "", ECHO)}, "cannot be read back from the repository"),
     (
         "restic-passthrough",
         ["restic", "agent.json", "init"],
@@ -612,7 +651,7 @@ def test_no_output_of_the_agent_carries_the_password(
     repository = "sftp:us/er:s3cr@t@host" if not answers else SECRET_REPOSITORY
     metrics_file = tmp_path / "flower_offsite_backup.prom"
     config = {
-        **settings("sl1", "flower-superlink"),
+        **settings("sl1", "flower-superlink", machine_id_file=write_machine_id(tmp_path, SL1_MACHINE)),
         "repository": repository,
         "environment": {},
         "cache_dir": str(tmp_path),
@@ -682,8 +721,11 @@ def at(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
 
 
-# The agent's upgrade on sl1: its snapshots before this carry no superlink: tag.
+# The agent's upgrade on sl1: its snapshots before this carry no superlink: tag (nor machine:).
 UPGRADE = at("2025-05-01 00:00")
+# sl1 was replaced: its first machine took the snapshots before this, the machine that replaced it
+# (same inventory name, another machine ID) the ones after.
+REPLACED = at("2025-05-20 00:00")
 MAIN_TIMES = [
     # the last 27 hours; two in the newest hour
     at("2025-06-18 10:25"),
@@ -743,9 +785,23 @@ STRAY = at("2024-03-01 12:00")  # sl1, an old backup directory: nobody's by its 
 OPERATOR = at("2024-09-03 12:00")  # sl1, tagged by hand: a series of its own
 DATA = 32 * 1024  # bytes of incompressible data per backup
 OLD_TAGS = ["--tag", "flower-superlink", "--tag", "scheduled"]
-# The series the retention runs on: times and policy.
-SERIES = [(MAIN_TIMES, DEFAULTS), (SECOND_TIMES + SECOND_OLD, SECOND_KEEP), (OTHER_TIMES + OTHER_OLD, OTHER_KEEP)]
-REMOVED = sum(len(series) - len(policy(series, keep)) for series, keep in SERIES)
+MAIN_BEFORE_UPGRADE = [t for t in MAIN_TIMES if t < UPGRADE]
+MAIN_FIRST_MACHINE = [t for t in MAIN_TIMES if UPGRADE <= t < REPLACED]
+MAIN_REPLACING_MACHINE = [t for t in MAIN_TIMES if t >= REPLACED]
+NAMED_MAIN, NAMED_SECOND = "superlink:flower-superlink", "superlink:flower-second"
+# The series the retention runs on, by group (host; superlink: tag and the others, as group() writes
+# them): times and policy. The snapshots from before the upgrade are claimed (superlink: added) but
+# carry no machine tag: a group of their own, as is each machine's.
+SERIES = {
+    ("sl1", NAMED_MAIN): (MAIN_BEFORE_UPGRADE, DEFAULTS),
+    ("sl1", f"{NAMED_MAIN},{tag_of(SL1_FIRST_MACHINE)}"): (MAIN_FIRST_MACHINE, DEFAULTS),
+    ("sl1", f"{NAMED_MAIN},{tag_of(SL1_MACHINE)}"): (MAIN_REPLACING_MACHINE, DEFAULTS),
+    ("sl1", NAMED_SECOND): (SECOND_OLD, SECOND_KEEP),
+    ("sl1", f"{NAMED_SECOND},{tag_of(SL1_MACHINE)}"): (SECOND_TIMES, SECOND_KEEP),
+    ("sl-2.example.org", NAMED_MAIN): (OTHER_OLD, OTHER_KEEP),
+    ("sl-2.example.org", f"{NAMED_MAIN},{tag_of(SL2_MACHINE)}"): (OTHER_TIMES, OTHER_KEEP),
+}
+REMOVED = sum(len(series) - len(policy(series, keep)) for series, keep in SERIES.values())
 
 
 # scrypt at about a millisecond, where `restic init` calibrates it to half a second.
@@ -895,18 +951,22 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if not shutil.which("restic", path="/usr/sbin:/usr/bin:/sbin:/bin"):
         pytest.fail("restic is not installed (Debian package restic; .ci/prepare-machine installs it)")
     repo = Repository(tmp_path_factory.mktemp("restic"))
-    main = repo.config(settings("sl1", "flower-superlink"))
-    second = repo.config(settings("sl1", "flower-second", SECOND_KEEP), repo.base / "second")
+    ids = (SL1_FIRST_MACHINE, SL1_MACHINE, SL2_MACHINE, SL3_MACHINE)
+    machines = {machine: write_machine_id(repo.base / "machines", machine) for machine in ids}
+    main = repo.config(settings("sl1", "flower-superlink", machine_id_file=machines[SL1_MACHINE]))
+    first = {**main, "machine_id_file": machines[SL1_FIRST_MACHINE]}  # sl1 before it was replaced
+    second = repo.config(settings("sl1", "flower-second", SECOND_KEEP, machines[SL1_MACHINE]), repo.base / "second")
     second["database"] = "/var/lib/flower-second/state.db"
-    other = repo.config(settings("sl-2.example.org", "flower-superlink", OTHER_KEEP))  # same paths as sl1's
-    old_agent = repo.config(settings("sl3", "flower-superlink"))
+    # Another host, with the same paths as sl1's.
+    other = repo.config(settings("sl-2.example.org", "flower-superlink", OTHER_KEEP, machines[SL2_MACHINE]))
+    old_agent = repo.config(settings("sl3", "flower-superlink", machine_id_file=machines[SL3_MACHINE]))
     repo.init()
     backups = [
-        *[(main, when, when < UPGRADE, ()) for when in MAIN_TIMES],
+        *[(main if when >= REPLACED else first, when, when < UPGRADE, ()) for when in MAIN_TIMES],
         *[(second, when, when in SECOND_OLD, ()) for when in SECOND_TIMES + SECOND_OLD],
         *[(other, when, when in OTHER_OLD, ()) for when in OTHER_TIMES + OTHER_OLD],
         *[(old_agent, when, True, ()) for when in NOT_UPGRADED],
-        (repo.config(settings("sl1", "flower-superlink"), repo.base / "old-backups"), STRAY, True, ()),
+        (repo.config(first, repo.base / "old-backups"), STRAY, True, ()),
         (main, OPERATOR, False, ("flower-superlink", "superlink:flower-superlink", "before-upgrade")),
     ]
     repo.send(backups)
@@ -915,7 +975,7 @@ def year(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     seen["listed_main"] = agent.cmd_snapshots(main, "sl1")
     seen["listed_sl3"] = agent.cmd_snapshots(old_agent, "sl3")
     seen["before"] = repo.data()
-    for config in (main, second, other):
+    for config in (main, second, other):  # sl1's first machine is gone: the one that replaced it retains
         agent.retention(config)
     seen["forgotten"] = repo.data()
     # The check unit's command, on sl1: prune (every host's forgotten data), then check, reading all data back.
@@ -940,15 +1000,15 @@ def times(snapshots: list[dict[str, Any]]) -> list[datetime]:
 
 
 def test_exactly_what_the_keep_rules_name_remains(year: dict[str, Any]) -> None:
-    assert year["taken"] == sum(len(series) for series, _ in SERIES) + len(NOT_UPGRADED) + len([STRAY, OPERATOR])
+    taken = sum(len(series) for series, _ in SERIES.values())
+    assert year["taken"] == taken + len(NOT_UPGRADED) + len([STRAY, OPERATOR])
     left: dict[tuple[str, str], list[datetime]] = {}
     for snapshot in year["left"]:
         left.setdefault(group(snapshot), []).append(datetime.fromisoformat(snapshot["time"]))
     expected = {
-        # Old snapshots, claimed, age out with the new ones in one series.
-        ("sl1", "superlink:flower-superlink"): policy(MAIN_TIMES, DEFAULTS),
-        ("sl1", "superlink:flower-second"): policy(SECOND_TIMES + SECOND_OLD, SECOND_KEEP),
-        ("sl-2.example.org", "superlink:flower-superlink"): policy(OTHER_TIMES + OTHER_OLD, OTHER_KEEP),
+        # The keep rules per host and set of tags: each SuperLink's, and within it each machine's
+        # and the claimed old snapshots' (no machine tag), apart.
+        **{key: policy(series, keep) for key, (series, keep) in SERIES.items()},
         ("sl1", "superlink:flower-superlink,before-upgrade"): {OPERATOR},
         # Nobody's (another directory) and a host whose agent is not upgraded: untouched.
         ("sl1", ""): {STRAY},
@@ -958,6 +1018,14 @@ def test_exactly_what_the_keep_rules_name_remains(year: dict[str, Any]) -> None:
     # policy() agrees with the boundaries worked out by hand: 24 hourly + 5 daily + 2 weekly + 11 monthly.
     assert set(MAIN_TIMES) - policy(MAIN_TIMES, DEFAULTS) == MAIN_REMOVED
     assert len(policy(MAIN_TIMES, DEFAULTS)) == 42
+    # The machine that replaced sl1 meets the hourly, daily and weekly boundaries and May's in its
+    # own group; its retention leaves the first machine's snapshot of May, which it would forget in
+    # one series with its own (not the newest of May), and the claimed old ones (their newest 24
+    # hours: all of them), where one series would forget the 13th and 14th months.
+    replacing = {t for t in MAIN_REPLACING_MACHINE if t not in policy(MAIN_REPLACING_MACHINE, DEFAULTS)}
+    assert replacing == {t for t in MAIN_REMOVED if t >= REPLACED}
+    kept = {datetime.fromisoformat(s["time"]) for s in year["left"] if s["hostname"] == "sl1"}
+    assert MAIN_REMOVED - replacing <= kept
 
 
 def test_forget_then_the_checks_prune_gives_the_space_back(year: dict[str, Any]) -> None:
@@ -966,7 +1034,7 @@ def test_forget_then_the_checks_prune_gives_the_space_back(year: dict[str, Any])
     assert year["forgotten"] == year["before"]
     # The check unit's prune: each backup's data went into packs of its own, so a removed one's are
     # wholly unused: gone. Then restic check passed, reading every pack back.
-    assert REMOVED == 18
+    assert REMOVED == 11
     assert packs_after <= packs_before - REMOVED, (packs_before, packs_after)
     assert bytes_before - bytes_after >= REMOVED * DATA, (bytes_before, bytes_after)
     assert year["checked"] == {"prune": "ok", "check": "ok"}
@@ -984,7 +1052,9 @@ def test_restore_lists_this_superlinks_snapshots(year: dict[str, Any]) -> None:
     assert times(year["listed_sl3"]["snapshots"]) == sorted(NOT_UPGRADED)
     assert year["listed_sl3"]["others"] == []
     after = year["listed_main_after"]
-    assert times(after["snapshots"]) == sorted(policy(MAIN_TIMES, DEFAULTS) | {OPERATOR, STRAY})
+    mains = [series for (host, tags), (series, _) in SERIES.items() if host == "sl1" and NAMED_MAIN in tags]
+    assert len(mains) == 3  # before the upgrade, sl1's first machine, the one that replaced it
+    assert times(after["snapshots"]) == sorted(set().union(*(policy(s, DEFAULTS) for s in mains)) | {OPERATOR, STRAY})
     assert after["snapshots"][-1]["time"].startswith("2025-06-18T10:25:00")
 
 
@@ -1002,7 +1072,7 @@ def test_latest_is_the_newest_of_snapshots_written_in_other_zones(tmp_path: Path
     the newest instant (as text, the east's would be), then one sent now (nanoseconds)."""
     repo = Repository(tmp_path)
     repo.init()
-    config = repo.config(settings("sl1", "flower-superlink"))
+    config = repo.config(settings("sl1", "flower-superlink", machine_id_file=write_machine_id(tmp_path, SL1_MACHINE)))
     zones = {
         "west": (fixed_zone(tmp_path / "west", -5 * 3600, "-05"), datetime(2025, 6, 18, 5, 30)),  # 10:30 UTC
         "utc": ("UTC", datetime(2025, 6, 18, 10, 15)),
