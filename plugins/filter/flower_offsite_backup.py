@@ -81,21 +81,19 @@ class OffsiteBackupChecker(Checker):
                 self.err("sftp_private_key_content", "is required for an sftp: repository (the host's login key)")
             if not self.v("sftp_known_hosts"):
                 self.err("sftp_known_hosts", "is required for an sftp: repository (the server's host keys, pinned)")
-        if not self.v("password"):
-            self.err("password", "is required with a repository (keep it in ansible-vault)")
-        elif CONTROL_RE.search(self.v("password")):
-            self.err("password", "contains a newline or control character")
+        if problem := password_problem(self.v("password")):
+            self.err(
+                "password",
+                "is required with a repository (keep it in ansible-vault)" if problem == REQUIRED else problem,
+            )
         key = self.v("sftp_private_key_content")
         if key and not re.match(r"-----BEGIN [A-Z ]*PRIVATE KEY-----\n", key):
             self.err("sftp_private_key_content", "is not a PEM/OpenSSH private key (the key itself, not a path)")
         for line in self.v("sftp_known_hosts") or []:
             if not isinstance(line, str) or not KNOWN_HOSTS_RE.match(line):
                 self.err("sftp_known_hosts", f"has a line that is not 'host keytype base64': {json.dumps(line)[:80]}")
-        for name, value in (self.v("environment") or {}).items():
-            if not isinstance(name, str) or not ENV_NAME_RE.match(name) or name in RESERVED_ENV:
-                self.err("environment", f"may not set {json.dumps(name)} (set by the role, or not a variable name)")
-            elif not isinstance(value, str) or CONTROL_RE.search(value):
-                self.err("environment", f"value of {name} must be a string without control characters")
+        for problem in environment_problems(self.v("environment") or {}):
+            self.err("environment", problem)
 
     def append_only(self) -> None:
         """Only a REST server can refuse a deletion from the host: on a local path or SFTP the
@@ -186,6 +184,29 @@ class OffsiteBackupChecker(Checker):
             self.err("restore_from", "must be a host name as snapshots record it")
 
 
+REQUIRED = "is required"
+
+
+def password_problem(password: Any) -> str:
+    """Why a repository's password cannot be used, or ''."""
+    if not isinstance(password, str) or not password:
+        return REQUIRED
+    if CONTROL_RE.search(password):
+        return "contains a newline or control character"
+    return ""
+
+
+def environment_problems(environment: dict[Any, Any]) -> list[str]:
+    """What is wrong with the environment restic gets for a repository, one problem per variable."""
+    problems = []
+    for name, value in environment.items():
+        if not isinstance(name, str) or not ENV_NAME_RE.match(name) or name in RESERVED_ENV:
+            problems.append(f"may not set {json.dumps(name)} (set by the role, or not a variable name)")
+        elif not isinstance(value, str) or CONTROL_RE.search(value):
+            problems.append(f"value of {name} must be a string without control characters")
+    return problems
+
+
 def maintained_repository_errors(item: dict[str, Any]) -> list[str]:
     """What is wrong with one maintained repository's repository, password and environment,
     each message starting with the key."""
@@ -204,18 +225,12 @@ def maintained_repository_errors(item: dict[str, Any]) -> list[str]:
         )
     elif not repo.startswith(SCHEMES):
         errors.append(f"repository={shown} is not a restic repository (/path, rest:https://, s3:, b2:, ...)")
-    if not isinstance(password, str) or not password:
-        errors.append("password is required (keep it in ansible-vault)")
-    elif CONTROL_RE.search(password):
-        errors.append("password contains a newline or control character")
+    if problem := password_problem(password):
+        errors.append("password " + ("is required (keep it in ansible-vault)" if problem == REQUIRED else problem))
     if not isinstance(environment, dict):
         errors.append("environment must be a dict of variable names to strings")
-        environment = {}
-    for name, value in environment.items():
-        if not isinstance(name, str) or not ENV_NAME_RE.match(name) or name in RESERVED_ENV:
-            errors.append(f"environment may not set {json.dumps(name)} (set by the role, or not a variable name)")
-        elif not isinstance(value, str) or CONTROL_RE.search(value):
-            errors.append(f"environment value of {name} must be a string without control characters")
+    else:
+        errors.extend(f"environment {problem}" for problem in environment_problems(environment))
     return errors
 
 

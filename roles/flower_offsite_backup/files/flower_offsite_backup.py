@@ -794,8 +794,7 @@ def dump_to(config: dict, snapshot: str, node: dict, dest: Path) -> None:
             out.write(chunk)
         error = proc.stderr.read().decode(errors="replace")  # type: ignore[union-attr]
         if proc.wait(timeout=3600) != 0:
-            lines = [line for line in error.splitlines() if line.strip()]
-            said = " / ".join(lines[-4:]) or f"restic exited {proc.returncode}"
+            said = restic_error(subprocess.CompletedProcess(argv, proc.returncode, "", error))
             raise Refused(f"snapshot {snapshot[:8]} cannot be read back from the repository: {said}")
     if written != node["size"]:
         raise Refused(f"snapshot {snapshot[:8]}: {node['path']} came back with {written} bytes, not {node['size']}")
