@@ -21,6 +21,7 @@ from ansible_collections.flower_iac.federation.plugins.plugin_utils.validation i
     NAME_RE,
     UNIT_RE,
     Checker,
+    as_bool,
     nested,
     path_problem,
 )
@@ -99,7 +100,7 @@ class OffsiteBackupChecker(Checker):
         """Only a REST server can refuse a deletion from the host: on a local path or SFTP the
         host's credentials delete as well as they write, and the promise would be a silent no-op."""
         repo = self.v("repository")
-        if self.v("append_only") in (True, "true", "yes", "on", "1", 1) and repo and not repo.startswith("rest:"):
+        if as_bool(self.v("append_only")) and repo and not repo.startswith("rest:"):
             self.err(
                 "append_only",
                 "needs a rest: repository served append-only; a local path, SFTP or object store "

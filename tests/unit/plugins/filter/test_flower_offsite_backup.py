@@ -454,6 +454,12 @@ APPEND_ONLY_ROWS = [
     ("s3", "s3:https://s3.example.org/bucket", True, ["append_only=true needs a rest: repository"]),
     ("local-off", "/mnt/restic", False, []),
     ("string-yes", "/mnt/restic", "yes", ['append_only="yes" needs a rest: repository']),
+    # Every spelling the role reads as true (strict_bool) is held to the rule.
+    ("string-True", "/mnt/restic", "True", ['append_only="True" needs a rest: repository']),
+    ("string-ON-sftp", "sftp:restic@store:/srv/restic", "ON", ['append_only="ON" needs a rest: repository']),
+    ("string-false", "/mnt/restic", "false", []),
+    ("int-1", "/mnt/restic", 1, ["append_only=1 needs a rest: repository"]),
+    ("string-with-space", "/mnt/restic", " true", ["append_only="]),
     ("not-a-bool", "rest:https://store:8000/sl1/", "sometimes", ["append_only="]),
     ("no-repository", "", True, []),
 ]
