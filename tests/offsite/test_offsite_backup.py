@@ -391,6 +391,31 @@ def test_restore_refuses_a_damaged_snapshot_and_says_which(
     assert flwr.run_ids() == runs
 
 
+def machine_of(host: Any) -> str:
+    """The machine tag the agent gives a host's snapshots (machine_tag)."""
+    return "machine:" + host.check_output('printf %s "$(cat /etc/machine-id)" | sha256sum')[:16]
+
+
+def test_restore_onto_a_new_machine_is_refused_while_the_old_one_backs_up(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment
+) -> None:
+    """The old machine still runs and has just backed up: restoring its snapshot on the spare
+    under its name is refused, naming both machines and the flag; the spare gets no SuperLink
+    and no backup settings, and the old machine's backups go on."""
+    assert start_backup(host).rc == 0
+    spare = other_host(request, "flower-offsite-spare")
+    result = run_playbook(request, host, "restore.yml", "ansible_host=flower-offsite-spare")
+    said = " ".join(result.stdout.split())
+    assert result.returncode != 0
+    assert f"was taken by {machine_of(host)}, not this one ({machine_of(spare)})" in said, said[-3000:]
+    assert "-e flower_offsite_backup_restore_replaces_machine=true. Nothing was changed." in said
+    assert not spare.file(UNIT).exists
+    assert not spare.file(deployment.database).exists
+    assert not spare.file(f"{CONFIG_DIR}/repository.json").exists
+    assert not spare.file(CONFIG).exists
+    assert start_backup(host).rc == 0
+
+
 def test_restore_onto_a_new_machine_brings_every_run_back(
     request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr, docker_client: docker.DockerClient
 ) -> None:
@@ -401,9 +426,16 @@ def test_restore_onto_a_new_machine_brings_every_run_back(
     # The host is lost: its container stops for good (molecule destroy removes it).
     docker_client.containers.get("flower-offsite-superlink").stop(timeout=5)
 
-    # The replacement machine takes over the inventory name; restore.yml deploys and restores it.
+    # The replacement machine takes over the inventory name; restore.yml deploys and
+    # restores it, told that the machine it replaces no longer backs up.
     spare = other_host(request, "flower-offsite-spare")
-    result = run_playbook(request, host, "restore.yml", "ansible_host=flower-offsite-spare")
+    result = run_playbook(
+        request,
+        host,
+        "restore.yml",
+        "ansible_host=flower-offsite-spare",
+        "flower_offsite_backup_restore_replaces_machine=true",
+    )
     assert result.returncode == 0, result.stdout[-4000:]
     assert recap(result, host)["failed"] == 0
     assert f"{len(runs)} runs, checked" in result.stdout

@@ -126,7 +126,7 @@ def other_machines(snapshots: list[dict], mine: str, since_ns: int) -> list[dict
     taken before snapshots carried one; a time that is no time cannot be placed, so it counts."""
     found = []
     for snapshot in snapshots:
-        machines = [t for t in snapshot.get("tags") or [] if isinstance(t, str) and t.startswith(MACHINE_TAG)]
+        machines = machines_of(snapshot)
         if not machines or mine in machines:
             continue
         try:
@@ -419,7 +419,7 @@ def cmd_backup(config: dict) -> dict:
         save_state(config, state)
         if others:
             newest = others[0]
-            machine = next(t for t in newest["tags"] if t.startswith(MACHINE_TAG))
+            machine = machines_of(newest)[0]
             raise Refused(
                 f"backup {snapshot[:8]} stored, but another machine ({machine}) also backs up as "
                 f"{config['host']} (SuperLink {superlink_name(config)}): its snapshot {newest['id'][:8]} of "
@@ -699,6 +699,33 @@ def choose_snapshot(listed: dict, which: str, host: str, superlink: str, reposit
     return {**chosen, "short_id": chosen["id"][:8]}, ""
 
 
+def machines_of(snapshot: dict) -> list[str]:
+    """The machine tags a snapshot carries (none: taken before snapshots named their machine)."""
+    return [t for t in snapshot.get("tags") or [] if isinstance(t, str) and t.startswith(MACHINE_TAG)]
+
+
+def taken_elsewhere(chosen: dict, snapshots: list[dict], mine: str) -> str:
+    """Why installing CHOSEN (one of SNAPSHOTS, this SuperLink's under the host's name) would
+    make this machine back up in another's place, or "": the snapshot was taken by another
+    machine, or by one it cannot name (before snapshots carried their machine), or another
+    machine backed up under the name after it. Once restored, this machine backs up under that
+    name too; a machine that still does is told apart only by its tag (other_machines)."""
+    problems = []
+    machines = machines_of(chosen)
+    if mine not in machines:
+        who = machines[0] if machines else "a machine it does not name (taken before snapshots carried one)"
+        problems.append(f"snapshot {chosen['id'][:8]} ({shown_time(chosen)}) was taken by {who}, not this one ({mine})")
+    after = other_machines(snapshots, mine, listing_order(chosen)[1])
+    newer = [s for s in after if s["id"] != chosen["id"]]
+    if newer:
+        newest = newer[0]
+        problems.append(
+            f"{machines_of(newest)[0]} backed up under the same name after it "
+            f"(snapshot {newest['id'][:8]}, {shown_time(newest)})"
+        )
+    return "; ".join(problems)
+
+
 def cmd_snapshots(config: dict, host: str, which: str | None = None) -> dict:
     """The host's snapshots of this SuperLink (by name; those from before snapshots named their
     SuperLink too), and of its others, each oldest first (listing_order); with WHICH, also the
@@ -717,6 +744,7 @@ def cmd_snapshots(config: dict, host: str, which: str | None = None) -> dict:
         if chosen is None:
             raise Refused(why)
         answer["chosen"] = chosen
+        answer["taken_elsewhere"] = taken_elsewhere(chosen, answer["snapshots"], machine_tag(config))
     return answer
 
 

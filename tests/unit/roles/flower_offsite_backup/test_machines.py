@@ -313,3 +313,96 @@ def test_a_backup_after_the_other_machines_newest_passes(turns: dict[str, Any]) 
     assert len(of(before, SL1_FIRST_MACHINE)) == 2
     assert of(run, SL1_FIRST_MACHINE) == of(before, SL1_FIRST_MACHINE)[-1:]
     assert len(run["snapshots"]) == 2
+
+
+# --- restore: the snapshot another machine took under this host's name ---------------------------
+
+TAKEN_ELSEWHERE_ROWS = [
+    # id, the listing (label, time, machine tags), the label chosen, what taken_elsewhere says ("": nothing)
+    ("mine-and-newest", [("a", "2025-06-18T10:00:00Z", MINE), ("b", "2025-06-18T11:00:00Z", MINE)], "b", ""),
+    ("mine-older-than-my-newest", [("a", "2025-06-18T10:00:00Z", MINE), ("b", "2025-06-18T11:00:00Z", MINE)], "a", ""),
+    ("mine-others-before-it", [("a", "2025-06-18T09:00:00Z", OLD), ("b", "2025-06-18T11:00:00Z", MINE)], "b", ""),
+    ("mine-among-two-tags", [("a", "2025-06-18T10:00:00Z", OLD, MINE)], "a", ""),
+    ("another-machines", [("a", "2025-06-18T10:00:00Z", OLD)], "a", f"was taken by {OLD}, not this one ({MINE})"),
+    ("two-tags-neither-mine", [("a", "2025-06-18T10:00:00Z", THIRD, OLD)], "a", f"was taken by {THIRD}"),
+    ("untagged-legacy", [("a", "2025-06-18T10:00:00Z")], "a", "was taken by a machine it does not name"),
+    (
+        "mine-but-another-wrote-after",
+        [("a", "2025-06-18T10:00:00Z", MINE), ("b", "2025-06-18T10:30:00Z", OLD)],
+        "a",
+        f"{OLD} backed up under the same name after it (snapshot {sid('b')[:8]}, 2025-06-18T10:30:00Z)",
+    ),
+    (
+        "the-newest-after-it-named",
+        [
+            ("a", "2025-06-18T10:00:00Z", MINE),
+            ("b", "2025-06-18T10:30:00Z", OLD),
+            ("c", "2025-06-18T10:40:00Z", THIRD),
+        ],
+        "a",
+        f"{THIRD} backed up under the same name after it (snapshot {sid('c')[:8]}",
+    ),
+    # By instant: 11:30+02:00 is 09:30 UTC, before the chosen one.
+    (
+        "offset-written-before-it",
+        [("a", "2025-06-18T10:00:00Z", MINE), ("b", "2025-06-18T11:30:00+02:00", OLD)],
+        "a",
+        "",
+    ),
+    (
+        "another-machines-and-a-third-after-it",
+        [("a", "2025-06-18T10:00:00Z", OLD), ("b", "2025-06-18T10:30:00Z", THIRD)],
+        "a",
+        f"was taken by {OLD}, not this one ({MINE}); {THIRD} backed up under the same name after it",
+    ),
+    # Another machine's, then the same machine again: the snapshot itself names it; nothing newer.
+    (
+        "another-machines-newest",
+        [("a", "2025-06-18T10:00:00Z", OLD), ("b", "2025-06-18T10:30:00Z", OLD)],
+        "b",
+        f"snapshot {sid('b')[:8]} (2025-06-18T10:30:00Z) was taken by {OLD}, not this one ({MINE})",
+    ),
+    # A time that is no time cannot be placed before the chosen one: it counts.
+    (
+        "unplaceable-after-it",
+        [("a", "2025-06-18T10:00:00Z", MINE), ("b", "yesterday", OLD)],
+        "a",
+        f"{OLD} backed up under the same name after it",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("listing", "chosen", "said"), [r[1:] for r in TAKEN_ELSEWHERE_ROWS], ids=[r[0] for r in TAKEN_ELSEWHERE_ROWS]
+)
+def test_what_restoring_a_snapshot_would_take_over(listing: list[tuple], chosen: str, said: str) -> None:
+    snapshots = [taken(*entry) for entry in listing]
+    picked = next(s for s in snapshots if s["id"] == sid(chosen))
+    found = agent.taken_elsewhere(picked, snapshots, MINE)
+    if not said:
+        assert found == ""
+    else:
+        assert said in found, found
+        # One problem, or both (the snapshot another's, and another machine after it).
+        assert found.count("; ") == said.count("; "), found
+
+
+def test_the_restore_listing_says_whose_the_latest_is(turns: dict[str, Any]) -> None:
+    """Real restic, after the turns (each machine's newest kept: B1, A3). Restoring on A, latest
+    is A3, its own: nothing to say. On B, latest is A3, A's. On A, B1 named by ID: B's, nothing
+    after it by B. On B, B1 by ID: B's own, but A backed up after it (A3)."""
+    a, b = turns["a"], turns["b"]
+    b1 = of(turns["A3"], SL1_FIRST_MACHINE)[-1]
+    a3 = of(turns["A3"], SL1_MACHINE)[-1]
+    on_a = agent.cmd_snapshots(a, "sl1", "latest")
+    assert (on_a["chosen"]["id"], on_a["taken_elsewhere"]) == (a3, "")
+    on_b = agent.cmd_snapshots(b, "sl1", "latest")
+    assert on_b["chosen"]["id"] == a3
+    assert on_b["taken_elsewhere"].startswith(f"snapshot {a3[:8]} (")
+    assert f"was taken by {tag_of(SL1_MACHINE)}, not this one ({tag_of(SL1_FIRST_MACHINE)})" in on_b["taken_elsewhere"]
+    by_id = agent.cmd_snapshots(a, "sl1", b1[:12])
+    assert by_id["chosen"]["id"] == b1
+    theirs, mine = tag_of(SL1_FIRST_MACHINE), tag_of(SL1_MACHINE)
+    assert by_id["taken_elsewhere"].endswith(f"was taken by {theirs}, not this one ({mine})")
+    own_b1 = agent.cmd_snapshots(b, "sl1", b1[:12])
+    assert own_b1["taken_elsewhere"].startswith(f"{mine} backed up under the same name after it (snapshot {a3[:8]}, ")

@@ -584,9 +584,11 @@ def test_the_listing_is_checked_before_it_is_read(stdout: str, refusal: str | No
             agent.read_listing(stdout)
 
 
-def test_snapshots_are_listed_oldest_first_and_the_choice_is_the_agents(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_snapshots_are_listed_oldest_first_and_the_choice_is_the_agents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """cmd_snapshots: oldest first by instant (not by text), each SuperLink's apart; with WHICH,
-    the chosen one, or refused in choose_snapshot's words."""
+    the chosen one, or refused in choose_snapshot's words. (Whose machine took it: test_machines.)"""
     listing = [
         snap("a", "2025-10-26T02:30:00+02:00"),  # 00:30 UTC
         snap("b", "2025-10-26T02:10:00+01:00"),  # 01:10 UTC
@@ -598,7 +600,8 @@ def test_snapshots_are_listed_oldest_first_and_the_choice_is_the_agents(monkeypa
         "restic",
         lambda config, *args, timeout=3600: subprocess.CompletedProcess(args, 0, json.dumps(listing), ""),
     )
-    config = {**settings("sl1", "flower-superlink"), "repository": REPOSITORY}
+    machine_id = write_machine_id(tmp_path, SL1_MACHINE)
+    config = {**settings("sl1", "flower-superlink", machine_id_file=machine_id), "repository": REPOSITORY}
     answer = agent.cmd_snapshots(config, "sl1")
     assert [s["id"][0] for s in answer["snapshots"]] == ["a", "c", "b"]
     assert [s["id"][0] for s in answer["others"]] == ["e"]
