@@ -147,7 +147,10 @@ def sanity(session: nox.Session) -> None:
 def unit(session: nox.Session) -> None:
     """Unit tests (tests/unit): the roles' rules and encoders, restic retention, no host, no Docker."""
     env = toolchain(session)
-    session.run(tool("pytest"), "-q", "-p", "no:cacheprovider", "tests/unit", *session.posargs, env=env, external=True)
+    # One worker per core; a module's tests stay on one worker, so a module's
+    # fixtures (a year of real restic snapshots, a REST server) are made once.
+    pytest = [tool("pytest"), "-q", "-p", "no:cacheprovider", "-n", "auto", "--dist", "loadscope"]
+    session.run(*pytest, "tests/unit", *session.posargs, env=env, external=True)
 
 
 @nox.session(venv_backend="none")
