@@ -12,6 +12,7 @@ requirements.txt and constraints.txt and reinstalled only when they change.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -55,12 +56,17 @@ def toolchain(session: nox.Session) -> dict[str, str]:
     stamp = hashlib.sha256(b"".join(p.read_bytes() for p in pins)).hexdigest()
     marker = TOOLCHAIN / ".stamp"
     bin_dir = TOOLCHAIN / "bin"
-    if not marker.is_file() or marker.read_text() != stamp:
-        session.log(f"installing the toolchain into {TOOLCHAIN.relative_to(ROOT)}")
-        session.run(sys.executable, "-m", "venv", "--clear", str(TOOLCHAIN), external=True)
-        pip = [str(bin_dir / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
-        session.run(*pip, "install", "-r", str(pins[0]), "-c", str(pins[1]), external=True)
-        marker.write_text(stamp)
+    TOOLCHAIN.parent.mkdir(parents=True, exist_ok=True)
+    # Two nox runs at once (CI builds the images beside the checks) install
+    # it once: the second waits, then finds the stamp.
+    with (TOOLCHAIN.parent / "toolchain.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not marker.is_file() or marker.read_text() != stamp:
+            session.log(f"installing the toolchain into {TOOLCHAIN.relative_to(ROOT)}")
+            session.run(sys.executable, "-m", "venv", "--clear", str(TOOLCHAIN), external=True)
+            pip = [str(bin_dir / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+            session.run(*pip, "install", "-r", str(pins[0]), "-c", str(pins[1]), external=True)
+            marker.write_text(stamp)
     return {
         "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "VIRTUAL_ENV": str(TOOLCHAIN),

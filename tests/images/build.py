@@ -15,6 +15,7 @@ unchanged inputs does no work beyond a few ``docker image inspect`` calls.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import os
 import re
@@ -314,6 +315,16 @@ def main() -> None:
         default=[table["_flower_superlink_oldest_release"], table["_flower_superlink_newest_release"]],
     )
     opts = parser.parse_args()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    # One build at a time (CI starts one beside the checks, then Molecule's
+    # own): the second waits for the first, then finds everything up to date.
+    with (CACHE / "images.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        build_all(opts)
+    log("ready")
+
+
+def build_all(opts: argparse.Namespace) -> None:
     # debootstrap is network-bound, so the independent builds overlap well.
     # The SuperLink versions share one base root filesystem: built in turn.
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -331,7 +342,6 @@ def main() -> None:
         )
         for job in jobs:
             job.result()
-    log("ready")
 
 
 if __name__ == "__main__":
