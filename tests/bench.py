@@ -313,11 +313,10 @@ def run_soak(results: dict[str, Any], faults: int, seed: int) -> None:
                 playbook(inventory, "deploy.yml", f"flower_superlink_memory_limit={soak.MEMORY_LIMIT}")
 
             def submit() -> int:
-                cli = flwr_on(host, deployment, client)
-                run = cli.submit_run()
-                # A run left running writes heartbeats; stopped, it stays listed.
-                cli.stop_running()
-                return run
+                # Left as they are (pending, or running without SuperNodes):
+                # on 1.19 a run stopped while pending makes every later
+                # ServerApp start fail, and the executor restart for ever.
+                return flwr_on(host, deployment, client).submit_run()
 
             soak.soak(results, faults, seed, deploy, submit)
         finally:
