@@ -200,13 +200,21 @@ def start_unit() -> None:
     until_ready()
 
 
+def wait_gone(pid: str, timeout: float | None = None) -> None:
+    """Wait (in steps of 20 ms) until process PID on the bench host is gone, or TIMEOUT s."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while sh("docker", "exec", HOST, "test", "-e", f"/proc/{pid}", check=False).returncode == 0:
+        if deadline is not None and time.monotonic() > deadline:
+            return
+        time.sleep(0.02)
+
+
 def kill_superlink() -> None:
     pid = sh("docker", "exec", HOST, "docker", "inspect", "--format", "{{.State.Pid}}", "flower-superlink").stdout
     pid = pid.strip()
     sh("docker", "exec", HOST, "sh", "-c", f"kill -9 {pid}")  # no /bin/kill in minbase
-    # Probe only the new process: wait (in steps of 20 ms) until the old one is gone.
-    while sh("docker", "exec", HOST, "test", "-e", f"/proc/{pid}", check=False).returncode == 0:
-        time.sleep(0.02)
+    # Probe only the new process: wait until the old one is gone.
+    wait_gone(pid)
     until_ready()
 
 

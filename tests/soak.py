@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import HOST, PROBE, sh
+from bench import HOST, PROBE, sh, wait_gone
 
 SERVICE = "flower-superlink"
 EXECUTOR = "flower-superlink-superexec"
@@ -85,15 +85,7 @@ def kill_9(pid: str) -> None:
     if not pid or pid == "0":
         return
     target("sh", "-c", f"kill -9 {pid}", check=False)  # no /bin/kill in minbase
-    wait_gone(pid)
-
-
-def wait_gone(pid: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while sh("docker", "exec", HOST, "test", "-e", f"/proc/{pid}", check=False).returncode == 0:
-        if time.monotonic() > deadline:
-            return
-        time.sleep(0.05)
+    wait_gone(pid, timeout=30)
 
 
 def unit_pid(unit: str) -> str:
@@ -143,7 +135,7 @@ def oom_kill() -> None:
     target("sh", "-c", f"echo 1000 > /proc/{pid}/oom_score_adj", check=False)
     hog = "b = bytearray(1200 * 2**20)"  # more than the limit, and than twice it (swap)
     target("docker", "exec", SERVICE, "python", "-c", hog, check=False)
-    wait_gone(pid)
+    wait_gone(pid, timeout=30)
 
 
 def host_reboot() -> None:
