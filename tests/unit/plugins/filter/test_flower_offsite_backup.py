@@ -560,3 +560,32 @@ def test_a_maintained_repositorys_password_never_shows() -> None:
     )
     assert errors
     assert not any("s3cret" in error for error in errors), errors
+
+
+# flower_offsite_backup_restore_replaces_machine as typed with -e: a boolean spelling, or refused.
+REPLACES_MACHINE_ROWS = [
+    # id, value, refused
+    ("true", True, False),
+    ("string-false", "false", False),
+    ("string-yes", "yes", False),
+    ("string-ON", "ON", False),
+    ("string-0", "0", False),
+    ("typo", "flase", True),
+    ("empty", "", True),
+    ("sentence", "yes please", True),
+    ("leading-space", " true", True),
+    ("newline", "true\n", True),
+    ("percent", "%n", True),
+    ("path", "/etc/passwd", True),
+    ("number-2", 2, True),
+    ("list", [True], True),
+]
+
+
+@pytest.mark.parametrize(
+    ("value", "refused"), [r[1:] for r in REPLACES_MACHINE_ROWS], ids=[r[0] for r in REPLACES_MACHINE_ROWS]
+)
+def test_restore_replaces_machine_takes_only_a_boolean(value: Any, refused: bool) -> None:
+    errors = config_errors(variables(repository="/mnt/restic", restore_replaces_machine=value))
+    named = [e for e in errors if e.startswith("flower_offsite_backup_restore_replaces_machine")]
+    assert bool(named) == refused, errors
