@@ -183,10 +183,15 @@ def molecule(session: nox.Session) -> None:
 
 def side_by_side(session: nox.Session, env: dict[str, str], scenarios: list[str], parallel: int) -> None:
     """`molecule test` for up to ``parallel`` scenarios at once, in order, each
-    logging to its own file, each log shown as it finishes; fails if any failed."""
+    logging to its own file, each log shown as it finishes; fails if any failed.
+
+    Each scenario's verdict says the CPU it used: the pool shares two cores, so
+    that, not its time, is what it adds to the run."""
     logs = ROOT / ".cache" / "molecule-logs"
     logs.mkdir(parents=True, exist_ok=True)
     waiting, running, failed = list(scenarios), {}, []
+    # Per scenario: nanoseconds used by each host container, and its last reading.
+    hosts_cpu: dict[str, tuple[dict[str, int], dict[str, int]]] = {}
     while waiting or running:
         while waiting and len(running) < parallel:
             scenario = waiting.pop(0)
@@ -194,16 +199,26 @@ def side_by_side(session: nox.Session, env: dict[str, str], scenarios: list[str]
             cmd = [tool("molecule"), "test", "-s", scenario]
             proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
             running[scenario] = (proc, log, time.monotonic())
+            hosts_cpu[scenario] = ({}, {})
             session.log(f"molecule test -s {scenario} started (log: {log.name})")
         time.sleep(5)
+        for scenario in running:
+            _sample_hosts_cpu(scenario, *hosts_cpu[scenario])
         for scenario, (proc, log, started) in list(running.items()):
-            if proc.poll() is None:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid == 0:
                 continue
+            proc.returncode = os.waitstatus_to_exitcode(status)
             log.close()
             del running[scenario]
             print(Path(log.name).read_text(), flush=True)
             verdict = "passed" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
-            session.log(f"scenario {scenario} {verdict} in {time.monotonic() - started:.0f} s")
+            here = usage.ru_utime + usage.ru_stime
+            there = sum(hosts_cpu[scenario][0].values()) / 1e9
+            session.log(
+                f"scenario {scenario} {verdict} in {time.monotonic() - started:.0f} s "
+                f"(CPU: {here:.0f} s in Molecule, Ansible and pytest, {there:.0f} s on its hosts)"
+            )
             if proc.returncode:
                 failed.append(scenario)
     if failed:
@@ -213,6 +228,21 @@ def side_by_side(session: nox.Session, env: dict[str, str], scenarios: list[str]
             session.log(f"--- what failed in {scenario} ---")
             print(failure_summary((logs / f"{scenario}.log").read_text()), flush=True)
         session.error(f"failed scenarios: {', '.join(failed)}")
+
+
+def _sample_hosts_cpu(scenario: str, used: dict[str, int], last: dict[str, int]) -> None:
+    """Add what the scenario's host containers used since the last sample (by
+    their cgroup; a restarted container's counter starts again)."""
+    text = (ROOT / "molecule" / scenario / "molecule.yml").read_text()
+    for name in re.findall(r"^  - name: (\S+)$", text, re.MULTILINE):
+        try:
+            cid = _docker("inspect", "--format", "{{.Id}}", name)
+            now = int(Path(f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage").read_text())
+        except (subprocess.CalledProcessError, OSError, ValueError):
+            continue
+        before = last.get(cid, now)
+        used[cid] = used.get(cid, 0) + (now - before if now >= before else now)
+        last[cid] = now
 
 
 def failure_summary(log: str, limit: int = 60) -> str:

@@ -21,6 +21,9 @@ from typing import Any, TypeVar
 import docker
 import pytest
 
+# What each test costs in CPU, printed after the run (tests/cpu_cost.py).
+pytest_plugins = ["cpu_cost"]
+
 ROOT = Path(__file__).resolve().parent.parent
 APP_DIR = Path(__file__).parent / "flower_app"
 # The CLI container's main process: the `flwr` CLI imported once, forked per command.

@@ -1,0 +1,96 @@
+"""CPU each test costs, in a pytest summary beside ``--durations``.
+
+The scenarios run side by side on two cores, so CI's length is the CPU all of
+them use, not the time any one test waits. A test's cost here is the CPU of
+this pytest process and everything it started and reaped (playbook runs,
+``docker exec`` clients), plus the CPU of the scenario's own hosts (their
+cgroup: systemd, the nested engine, Flower and every module) while it ran.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CGROUP = Path("/sys/fs/cgroup/cpuacct/docker")
+SHOWN = 20
+
+
+def _own_cpu() -> float:
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _hosts(inventory: str) -> dict[str, str]:
+    """Container ID by name, for the running containers the inventory names."""
+    try:
+        path = Path(inventory)
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        text = "\n".join(f.read_text(errors="replace") for f in files if f.is_file())
+        listed = subprocess.run(
+            ["docker", "ps", "--no-trunc", "--format", "{{.ID}} {{.Names}}"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    pairs = (line.split(" ", 1) for line in listed.splitlines() if " " in line)
+    return {name: cid for cid, name in pairs if name in text}
+
+
+def _hosts_cpu(ids: dict[str, str], last: dict[str, int]) -> float:
+    """CPU-seconds the hosts used since ``last`` (updated); a restarted host's
+    counter starts again from zero."""
+    used = 0
+    for cid in ids.values():
+        try:
+            now = int((CGROUP / cid / "cpuacct.usage").read_text())
+        except (OSError, ValueError):
+            continue
+        before = last.get(cid, now)
+        used += now - before if now >= before else now
+        last[cid] = now
+    return used / 1e9
+
+
+class CpuCost:
+    def __init__(self, inventory: str) -> None:
+        self.inventory = inventory
+        self.ids: dict[str, str] = {}
+        self.last: dict[str, int] = {}
+        self.costs: list[tuple[float, float, float, str]] = []
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
+        if not self.ids:
+            self.ids = _hosts(self.inventory)
+        _hosts_cpu(self.ids, self.last)
+        own, started = _own_cpu(), time.monotonic()
+        yield
+        hosts = _hosts_cpu(self.ids, self.last)
+        self.costs.append((_own_cpu() - own, hosts, time.monotonic() - started, item.nodeid))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.costs:
+            return
+        own = sum(c[0] for c in self.costs)
+        hosts = sum(c[1] for c in self.costs)
+        terminalreporter.write_sep("=", f"CPU by test: {own:.0f} s here, {hosts:.0f} s on the hosts")
+        for mine, theirs, wall, nodeid in sorted(self.costs, key=lambda c: -(c[0] + c[1]))[:SHOWN]:
+            terminalreporter.write_line(
+                f"{mine + theirs:7.1f} CPU-s ({mine:.1f} + {theirs:.1f}) {wall:6.1f} s  {nodeid}"
+            )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    inventory = config.getoption("ansible_inventory", default=None)
+    if inventory and CGROUP.is_dir():
+        config.pluginmanager.register(CpuCost(str(inventory)), "cpu_cost_by_test")
