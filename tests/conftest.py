@@ -265,10 +265,14 @@ class Flwr:
         return stopped
 
     def wait_run_ids(self, timeout: float = 90) -> set[int]:
-        """Run IDs once the SuperLink answers again (after a restart)."""
-        return wait_for(
-            self.run_ids_or_none, timeout, f"the SuperLink on {target_name(self.host)} to answer", interval=2
-        )
+        """Run IDs once the SuperLink answers again (after a restart); an
+        empty set is an answer too."""
+
+        def answer() -> tuple[set[int]] | None:
+            ids = self.run_ids_or_none()
+            return None if ids is None else (ids,)
+
+        return wait_for(answer, timeout, f"the SuperLink on {target_name(self.host)} to answer", interval=2)[0]
 
     def run_ids_or_none(self) -> set[int] | None:
         # A `flwr` call costs seconds of CPU (it imports Flower); while the

@@ -1,6 +1,7 @@
 """TLS and SuperNode authentication on Flower 1.19.0: the key list is a file
 the SuperLink reads at start (--auth-list-public-keys). The checks are shared
-with the 1.42.0 host of the default scenario: tests/auth_checks.py."""
+with the 1.42.0 host of the default scenario: tests/auth_checks.py. Last,
+the OOM killer on the SuperLink, with the runs those checks left."""
 
 import json
 from typing import Any
@@ -8,7 +9,18 @@ from typing import Any
 import pytest
 from auth_checks import *  # noqa: F403 - the shared tests and their fixture
 from auth_checks import REFUSED
-from conftest import SUPERNODE_KEYS, Deployment, assert_ok, run_playbook, sha256, supernode
+from conftest import (
+    SUPERNODE_KEYS,
+    Deployment,
+    Flwr,
+    assert_ok,
+    container_started,
+    run_playbook,
+    sha256,
+    stored_runs,
+    supernode,
+    wait_for,
+)
 
 testinfra_hosts = ["ansible://superlink"]
 
@@ -66,3 +78,47 @@ def test_a_switch_that_fails_puts_the_previous_key_list_back(
     result = host.run("timeout 60 " + supernode(host, deployment, supernode_keys, "unknown", 9099))
     host.run("docker rm --force supernode-unknown")
     assert REFUSED["csv"] in result.stdout + result.stderr, result.stdout[-1500:]
+
+
+# More than the 1 GiB limit and than twice it (the default swap allowance).
+HOG = "b = bytearray(2560 * 2**20)"
+
+
+def test_an_oom_kill_is_restarted_with_every_run(host: Any, deployment: Deployment, flwr: Flwr) -> None:
+    """The kernel's OOM killer on the SuperLink: systemd starts it again by
+    itself, every run is still listed, and the engine recorded the kill.
+
+    molecule/hardening gives the container a 1 GiB memory limit. The SuperLink
+    is made the OOM killer's first choice (oom_score_adj 1000, as a leak in it
+    would make it the largest process), then a process in its container asks
+    for more than the limit (and than limit plus swap): the kernel kills it.
+    Last in this module: the run the SuperNode test above completed is what
+    there is to lose (a SuperNode of its own here would leave its key "in
+    use" for the SuperNode test)."""
+    runs = flwr.run_ids()
+    assert runs, "no run to carry across the OOM kill"
+    stored = len(stored_runs(host, deployment.database))
+    since = host.check_output("date +%s")  # no argument: no %-formatting
+    before = container_started(host, deployment)
+    pid = host.check_output("docker inspect --format '{{.State.Pid}}' %s", deployment.container)
+    host.run_test("echo 1000 > /proc/%s/oom_score_adj", pid)
+    host.run("docker exec %s python -c %s", deployment.container, HOG)
+
+    wait_for(lambda: (now := container_started(host, deployment)) and now != before, 120, "a new SuperLink container")
+    assert wait_for(lambda: host.service(deployment.service).is_running, 60, "the unit to be active")
+    listed = flwr.wait_run_ids()
+    assert runs <= listed, f"runs lost across the OOM kill: {sorted(runs - listed)}"
+    assert len(stored_runs(host, deployment.database)) == stored
+    # It was the OOM killer: the engine saw the container's OOM event.
+    events = host.check_output(
+        'docker events --since %s --until "$(date +%%s)" --filter event=oom --filter container=%s'
+        " --format '{{.Status}}'",
+        since,
+        deployment.container,
+    )
+    # (One per process the kernel ended in the container: the SuperLink, and
+    # the process that asked for the memory when it went down with it.)
+    assert "oom" in events.split(), events
+    # And the journal says how the SuperLink ended: killed (exit 137), then started again.
+    journal = host.check_output("journalctl -u %s --since @%s -o cat --no-pager", deployment.service, since)
+    assert "status=137" in journal, journal[-2000:]
