@@ -192,6 +192,7 @@ def side_by_side(session: nox.Session, env: dict[str, str], scenarios: list[str]
     waiting, running, failed = list(scenarios), {}, []
     # Per scenario: nanoseconds used by each host container, and its last reading.
     hosts_cpu: dict[str, tuple[dict[str, int], dict[str, int]]] = {}
+    hosts: dict[str, list[str]] = {}
     while waiting or running:
         while waiting and len(running) < parallel:
             scenario = waiting.pop(0)
@@ -200,10 +201,13 @@ def side_by_side(session: nox.Session, env: dict[str, str], scenarios: list[str]
             proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
             running[scenario] = (proc, log, time.monotonic())
             hosts_cpu[scenario] = ({}, {})
+            molecule_yml = (ROOT / "molecule" / scenario / "molecule.yml").read_text()
+            hosts[scenario] = re.findall(r"^  - name: (\S+)$", molecule_yml, re.MULTILINE)
             session.log(f"molecule test -s {scenario} started (log: {log.name})")
         time.sleep(5)
+        ids = _container_ids()
         for scenario in running:
-            _sample_hosts_cpu(scenario, *hosts_cpu[scenario])
+            _sample_hosts_cpu(hosts[scenario], ids, *hosts_cpu[scenario])
         for scenario, (proc, log, started) in list(running.items()):
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid == 0:
@@ -230,15 +234,25 @@ def side_by_side(session: nox.Session, env: dict[str, str], scenarios: list[str]
         session.error(f"failed scenarios: {', '.join(failed)}")
 
 
-def _sample_hosts_cpu(scenario: str, used: dict[str, int], last: dict[str, int]) -> None:
+def _container_ids() -> dict[str, str]:
+    """ID by name of every running container: one `docker ps` per sample, for
+    every scenario in the pool."""
+    try:
+        listed = _docker("ps", "--no-trunc", "--format", "{{.Names}} {{.ID}}")
+    except subprocess.CalledProcessError:
+        return {}
+    return dict(line.split(" ", 1) for line in listed.splitlines() if " " in line)
+
+
+def _sample_hosts_cpu(names: list[str], ids: dict[str, str], used: dict[str, int], last: dict[str, int]) -> None:
     """Add what the scenario's host containers used since the last sample (by
     their cgroup; a restarted container's counter starts again)."""
-    text = (ROOT / "molecule" / scenario / "molecule.yml").read_text()
-    for name in re.findall(r"^  - name: (\S+)$", text, re.MULTILINE):
+    for name in names:
+        if (cid := ids.get(name)) is None:
+            continue
         try:
-            cid = _docker("inspect", "--format", "{{.Id}}", name)
             now = int(Path(f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage").read_text())
-        except (subprocess.CalledProcessError, OSError, ValueError):
+        except (OSError, ValueError):
             continue
         before = last.get(cid, now)
         used[cid] = used.get(cid, 0) + (now - before if now >= before else now)
