@@ -75,8 +75,16 @@ class Deployment:
         return f"{self.config_dir}/tls/ca.crt"
 
 
-def wait_for(probe: Callable[[], T | None], timeout: float, what: str, interval: float = 1.0) -> T:
-    """Poll ``probe`` until it returns something truthy; fail after ``timeout`` s."""
+def wait_for(
+    probe: Callable[[], T | None],
+    timeout: float,
+    what: str,
+    interval: float = 1.0,
+    explain: Callable[[], str] | None = None,
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail after ``timeout`` s,
+    with what ``explain`` returns then (the journal, say): CI keeps only the
+    failure's message."""
     deadline = time.monotonic() + timeout
     last: BaseException | None = None
     while time.monotonic() < deadline:
@@ -87,7 +95,15 @@ def wait_for(probe: Callable[[], T | None], timeout: float, what: str, interval:
         except Exception as err:  # noqa: BLE001 - any failure means "not yet"
             last = err
         time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}" + (f" (last error: {last})" if last else ""))
+    detail = ""
+    if explain is not None:
+        try:
+            detail = "\n" + explain()
+        except Exception as err:  # noqa: BLE001 - the timeout is the failure to report
+            detail = f"\n(could not explain: {err})"
+    pytest.fail(
+        f"timed out after {timeout:.0f} s waiting for {what}" + (f" (last error: {last})" if last else "") + detail
+    )
 
 
 def target_name(host: Any) -> str:
@@ -197,7 +213,7 @@ class Flwr:
         self.host.run("docker rm --force %s", self.container)
         # Its main process is the CLI, imported once (tests/flwr_zygote.py).
         started = self.host.run(
-            f"docker run --detach --name {self.container} --network host --pull never {tls}"
+            f"docker run --detach --init --name {self.container} --network host --pull never {tls}"
             f"--volume {TARGET_APP_DIR}:/app/flower-app:ro --entrypoint python {self.image} "
             f"-c {shlex.quote(ZYGOTE)} serve"
         )
@@ -361,7 +377,7 @@ def supernode(host: Any, deployment: Deployment, keys: str, name: str, port: int
         else f"--clientappio-api-address 127.0.0.1:{port}"
     )
     return (
-        f"docker run --name supernode-{name} --network host --pull never "
+        f"docker run --init --name supernode-{name} --network host --pull never "
         f"--volume {keys}:/app/keys:ro --volume {deployment.ca_cert}:/app/ca.crt:ro "
         f"--entrypoint flower-supernode {deployment.image} "
         f"--superlink 127.0.0.1:{deployment.fleet_port} --root-certificates /app/ca.crt "
