@@ -2,6 +2,7 @@
 # timer (flower_superlink role, tasks/metrics.yml):
 #   superlink_metrics.py collect CONFIG_JSON
 #   superlink_metrics.py read-database DATABASE   (run as the database's owner)
+#   superlink_metrics.py check-database DATABASE  (likewise)
 #
 # Flower exposes no metrics. This reads what Flower itself keeps and says:
 # - the runs and SuperNodes in its SQLite database, read-only, by a child
@@ -10,7 +11,10 @@
 # - whether it answers a real ListRuns through the Control API, asked exactly
 #   as the deploy's health gate asks it (superlink_control.py beside this file);
 # - the units' state from systemd, the deployment record, the state
-#   filesystem's free space.
+#   filesystem's free space;
+# - once an hour, SQLite's own PRAGMA quick_check of the database, read-only
+#   and as its owner: damage that reads of the run table alone may never
+#   touch. When it last ran is read back from the file this writes.
 # Standard library only; prometheus_textfile.py beside this file renders and
 # writes the file atomically.
 from __future__ import annotations
@@ -29,12 +33,15 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import contextlib
 
-from prometheus_textfile import Family, render, write_atomically
+from prometheus_textfile import Family, render, samples_of, write_atomically
 
 RUN_STATUSES = ("pending", "starting", "running", "finished")
 SUB_STATUSES = ("completed", "failed", "stopped")
 PROBE_TIMEOUT = 20
 READ_TIMEOUT = 30
+# quick_check reads every page: hourly, with more time than a read.
+INTEGRITY_EVERY = 3600
+CHECK_TIMEOUT = 60
 
 
 # --- the database ---------------------------------------------------------------
@@ -120,15 +127,31 @@ def read_database(database: str, now: float | None = None) -> dict[str, object]:
     return {"runs": runs, "nodes": nodes}
 
 
-def read_database_as_owner(database: str) -> dict[str, object]:
-    """read_database() in a child process running as the owner of the state
-    directory (Flower's uid), with no supplementary groups."""
+def check_database(database: str) -> str:
+    """SQLite's PRAGMA quick_check of the database, read-only: "ok", or the
+    damage it found. A database that cannot be opened or is locked raises
+    (sqlite3.OperationalError): that is no finding either way."""
+    uri = f"file:{quote(database)}?mode=ro"
+    db = sqlite3.connect(uri, uri=True, timeout=5, isolation_level=None)
+    try:
+        return "\n".join(str(row[0]) for row in db.execute("PRAGMA quick_check(20)"))
+    except sqlite3.OperationalError:
+        raise
+    except sqlite3.DatabaseError as err:  # "malformed", "not a database": damage found
+        return str(err)
+    finally:
+        db.close()
+
+
+def as_owner(command: str, database: str, timeout: float) -> dict[str, object]:
+    """This script's COMMAND on DATABASE in a child process running as the
+    owner of the state directory (Flower's uid), with no supplementary groups."""
     owner = os.stat(os.path.dirname(database) or ".")
     result = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "read-database", database],
+        [sys.executable, os.path.abspath(__file__), command, database],
         capture_output=True,
         text=True,
-        timeout=READ_TIMEOUT,
+        timeout=timeout,
         check=False,
         user=owner.st_uid,
         group=owner.st_gid,
@@ -140,6 +163,39 @@ def read_database_as_owner(database: str) -> dict[str, object]:
     if found.pop("reader_uid", None) != owner.st_uid:
         raise RuntimeError(f"the database was not read as its owner (uid {owner.st_uid})")
     return found
+
+
+def read_database_as_owner(database: str) -> dict[str, object]:
+    """read_database() as the database's owner."""
+    return as_owner("read-database", database, READ_TIMEOUT)
+
+
+def last_integrity_check(metrics_file: str) -> tuple[float, int] | None:
+    """When the last quick_check ran and whether it found the database sound,
+    from the metrics this collector wrote last time; None when never."""
+    try:
+        samples = samples_of(Path(metrics_file).read_text(encoding="utf-8"))
+        when = float(samples["flower_superlink_database_integrity_check_timestamp_seconds"][0][1])
+        sound = int(float(samples["flower_superlink_database_integrity_ok"][0][1]))
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+    return (when, sound) if sound in (0, 1) else None
+
+
+def integrity(config: dict, now: float) -> tuple[float, int] | None:
+    """The database's last integrity finding, checking again when the last
+    one is INTEGRITY_EVERY old (or from the future: the clock went back)."""
+    last = last_integrity_check(config["metrics_file"])
+    if last is not None and 0 <= now - last[0] < INTEGRITY_EVERY:
+        return last
+    try:
+        found = str(as_owner("check-database", config["database"], CHECK_TIMEOUT)["quick_check"])
+    except (OSError, RuntimeError, ValueError, KeyError, subprocess.TimeoutExpired) as err:
+        print(f"database not checked: {err}", file=sys.stderr)
+        return last
+    if found != "ok":
+        print(f"database damaged, PRAGMA quick_check says: {found}", file=sys.stderr)
+    return (round(now, 3), int(found == "ok"))
 
 
 # --- systemd, the probe, the record ---------------------------------------------
@@ -209,7 +265,13 @@ def file_size(path: str) -> int:
 # --- the metrics ----------------------------------------------------------------
 
 
-def families(config: dict, database: dict | None, answered: tuple[bool, float, int | None], units: dict) -> list:
+def families(
+    config: dict,
+    database: dict | None,
+    answered: tuple[bool, float, int | None],
+    units: dict,
+    checked: tuple[float, int] | None = None,
+) -> list:
     up, probe_seconds, listed = answered
     fams = []
 
@@ -283,6 +345,14 @@ def families(config: dict, database: dict | None, answered: tuple[bool, float, i
             restarts.add(int(state.get("NRestarts") or 0), unit=unit)
         active.add(int(state.get("ActiveState") == "active"), unit=unit)
 
+    sound = family("database_integrity_ok", "gauge", "1 when SQLite's quick_check (hourly) found the database sound.")
+    checked_at = family(
+        "database_integrity_check_timestamp_seconds", "gauge", "When quick_check last ran on the database."
+    )
+    if checked is not None:
+        checked_at.add(checked[0])
+        sound.add(checked[1])
+
     family("metrics_database_read_success", "gauge", "1 when this collection read the database.").add(
         int(database is not None)
     )
@@ -303,8 +373,9 @@ def collect(config_path: str) -> int:
         failure = ""
     except (OSError, RuntimeError, ValueError, subprocess.TimeoutExpired) as err:
         database, failure = None, str(err)
+    checked = integrity(config, time.time())
     units = {unit: unit_state(unit) for unit in config["units"]}
-    text = render(families(config, database, answered, units), {"service": config["service"]})
+    text = render(families(config, database, answered, units, checked), {"service": config["service"]})
     write_atomically(config["metrics_file"], text)
     if failure:
         # The journal says why the database metrics are missing.
@@ -318,7 +389,12 @@ if __name__ == "__main__":
             print(json.dumps({**read_database(sys.argv[2]), "reader_uid": os.geteuid()}))
         except (sqlite3.Error, ValueError) as err:
             sys.exit(f"{sys.argv[2]}: {err}")
+    elif sys.argv[1:2] == ["check-database"] and len(sys.argv) == 3:
+        try:
+            print(json.dumps({"quick_check": check_database(sys.argv[2]), "reader_uid": os.geteuid()}))
+        except sqlite3.Error as err:
+            sys.exit(f"{sys.argv[2]}: {err}")
     elif sys.argv[1:2] == ["collect"] and len(sys.argv) == 3:
         sys.exit(collect(sys.argv[2]))
     else:
-        sys.exit("usage: superlink_metrics.py collect CONFIG_JSON | read-database DATABASE")
+        sys.exit("usage: superlink_metrics.py collect CONFIG_JSON | read-database DATABASE | check-database DATABASE")

@@ -346,6 +346,90 @@ def test_a_collection_writes_every_metric_from_flowers_data(installed: Path, tmp
     assert "flower_superlink_unit_active" not in metrics
 
 
+def damaged(path: Path) -> Path:
+    """A database whose counts read fine but whose index of the node table is
+    broken (its root page's type byte zeroed)."""
+    db = sqlite3.connect(path)
+    try:
+        page = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_node_1'").fetchone()[0]
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        db.close()
+    with path.open("r+b") as handle:
+        handle.seek((page - 1) * size)
+        handle.write(b"\x00")
+    return path
+
+
+def integrity_samples(tmp_path: Path) -> tuple[str | None, float | None]:
+    metrics = read_metrics(tmp_path)
+    ok = metrics.get("flower_superlink_database_integrity_ok")
+    when = metrics.get("flower_superlink_database_integrity_check_timestamp_seconds")
+    return (ok[0][1] if ok else None), (float(when[0][1]) if when else None)
+
+
+def test_a_damaged_database_is_reported_and_the_journal_says_what_was_found(installed: Path, tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    database = damaged(old_shape(state / "state.db"))
+    before = time.time()
+    result = run_collector(installed, config_for(tmp_path, installed, database))
+    assert result.returncode == 0, result.stderr
+    ok, when = integrity_samples(tmp_path)
+    assert ok == "0" and when is not None and when >= before - 1
+    assert "database damaged, PRAGMA quick_check says:" in result.stderr and "btreeInitPage" in result.stderr
+    # The counts were still read: the damage is where no count looks.
+    assert read_metrics(tmp_path)["flower_superlink_metrics_database_read_success"][0][1] == "1"
+
+
+# How long ago the last check ran (None: no earlier file), what it found,
+# and whether this collection checks again (the database is now damaged).
+SCHEDULE = [
+    (None, "1", True),
+    (10, "1", False),
+    (3500, "1", False),
+    (3700, "1", True),
+    # A check from the future: the clock went back; check rather than wait.
+    (-600, "1", True),
+    # A finding of damage stands until the next check.
+    (10, "0", False),
+]
+
+
+@pytest.mark.parametrize(("age", "last", "checks"), SCHEDULE)
+def test_quick_check_runs_hourly(installed: Path, tmp_path: Path, age: int | None, last: str, checks: bool) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    database = damaged(old_shape(state / "state.db"))
+    config = config_for(tmp_path, installed, database)
+    then = time.time() - (age or 0)
+    if age is not None:
+        (tmp_path / "metrics" / "flower-superlink.prom").write_text(
+            f'flower_superlink_database_integrity_ok{{service="flower-superlink"}} {last}\n'
+            f'flower_superlink_database_integrity_check_timestamp_seconds{{service="flower-superlink"}} {then:.3f}\n'
+        )
+    assert run_collector(installed, config).returncode == 0
+    ok, when = integrity_samples(tmp_path)
+    if checks:
+        assert ok == "0" and when is not None and abs(when - time.time()) < 60
+    else:
+        assert (ok, when) == (last, round(then, 3))
+
+
+@pytest.mark.parametrize(
+    "earlier",
+    ["", "garbage\n", 'flower_superlink_database_integrity_ok{service="flower-superlink"} 7\n'],
+    ids=["empty", "not-metrics", "no-time"],
+)
+def test_an_unreadable_earlier_file_means_check_now(installed: Path, tmp_path: Path, earlier: str) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    config = config_for(tmp_path, installed, damaged(old_shape(state / "state.db")))
+    (tmp_path / "metrics" / "flower-superlink.prom").write_text(earlier)
+    assert run_collector(installed, config).returncode == 0
+    assert integrity_samples(tmp_path)[0] == "0"
+
+
 def test_a_database_that_cannot_be_read_is_said_and_the_rest_still_written(installed: Path, tmp_path: Path) -> None:
     state = tmp_path / "state"
     state.mkdir()
@@ -356,6 +440,9 @@ def test_a_database_that_cannot_be_read_is_said_and_the_rest_still_written(insta
     assert metrics["flower_superlink_metrics_database_read_success"] == [({"service": "flower-superlink"}, "0")]
     assert "flower_superlink_runs" not in metrics
     assert metrics["flower_superlink_up"] == [({"service": "flower-superlink"}, "0")]
+    # Nothing to check: no finding either way, and the journal says why.
+    assert "flower_superlink_database_integrity_ok" not in metrics
+    assert "database not checked" in result.stderr
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool (Debian's prometheus) is not installed")

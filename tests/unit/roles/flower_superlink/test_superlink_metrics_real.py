@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from pathlib import Path
 from types import ModuleType
 
@@ -60,3 +61,59 @@ def test_later_a_lapsed_heartbeat_counts_as_offline(collector: ModuleType, tmp_p
         "offline": (flower.get("online") or 0) + (flower.get("offline") or 0),
         "registered": flower.get("registered") or 0,
     }
+
+
+# --- PRAGMA quick_check: damage no count reads --------------------------------
+
+
+def damage_an_index_no_count_reads(database: Path) -> int:
+    """Break the root page of the message_ins table's index (every release
+    has it; the collector's counts read only the run, task and node tables):
+    its page type byte becomes 0, as a torn or zeroed write would leave it."""
+    db = sqlite3.connect(database)
+    try:
+        page = db.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_message_ins_1'"
+        ).fetchone()[0]
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        db.close()
+    with database.open("r+b") as handle:
+        handle.seek((page - 1) * size)
+        handle.write(b"\x00")
+    return int(page)
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_quick_check_finds_flowers_own_database_sound(collector: ModuleType, tmp_path: Path, release: str) -> None:
+    database = tmp_path / "state.db"
+    shutil.copy(DATA / f"linkstate-{release}.db", database)
+    assert collector.check_database(str(database)) == "ok"
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_quick_check_finds_damage_that_every_count_reads_past(
+    collector: ModuleType, tmp_path: Path, release: str
+) -> None:
+    said = json.loads((DATA / f"linkstate-{release}.json").read_text())
+    database = tmp_path / "state.db"
+    shutil.copy(DATA / f"linkstate-{release}.db", database)
+    page = damage_an_index_no_count_reads(database)
+    # The counts still read as Flower said: only the check sees the damage.
+    assert collector.read_database(str(database), now=said["generated_at_timestamp"])["runs"] == said["runs"]["counts"]
+    found = collector.check_database(str(database))
+    assert found != "ok" and f"Page {page}" in found, found
+
+
+def test_a_file_that_is_no_database_is_damage_found(collector: ModuleType, tmp_path: Path) -> None:
+    junk = tmp_path / "state.db"
+    junk.write_bytes(b"not SQLite " * 1000)
+    assert collector.check_database(str(junk)) == "file is not a database"
+
+
+def test_a_database_that_cannot_be_opened_is_no_finding(collector: ModuleType, tmp_path: Path) -> None:
+    """Missing (or locked): nothing was checked, so nothing is reported
+    damaged, and nothing is created."""
+    with pytest.raises(sqlite3.OperationalError):
+        collector.check_database(str(tmp_path / "state.db"))
+    assert not list(tmp_path.iterdir())
