@@ -120,6 +120,8 @@ def test_the_metrics_say_what_flower_says_and_prometheus_scrapes_them(host: Any,
         assert value(samples, "flower_superlink_unit_active", unit=f"{unit}.service") == 1, unit
     # Flower may grow the file between the two reads, never shrink it.
     assert 0 < value(samples, "flower_superlink_database_size_bytes") <= host.file(flwr.deployment.database).size
+    # SQLite's quick_check of the live database, as Flower's user, beside Flower writing it.
+    assert value(samples, "flower_superlink_database_integrity_ok") == 1
     # Read as Flower's user: nothing in the state directory belongs to root.
     assert host.check_output("find %s ! -uid 49999", flwr.deployment.state_dir) == ""
     written = host.file(METRICS_FILE)
@@ -200,6 +202,15 @@ def alerts(target: Any) -> list[str]:
     return [line.split()[0] for line in target.run("cat %s", ALERTS).stdout.splitlines() if line.strip()]
 
 
+def alert_journal(target: Any, unit: str) -> str:
+    """What the alert log holds and what the unit and its SuperExec did, for a failure message."""
+    log = target.run("cat %s", ALERTS).stdout
+    journal = target.run(
+        "journalctl -u %s -u %s-superexec -u 'flower-test-alert@*' -n 60 -o short-monotonic --no-pager", unit, unit
+    ).stdout
+    return f"alert log:\n{log}journal:\n{journal}"
+
+
 def kill_main_process(target: Any, container: str) -> None:
     """kill -9 the container's main process, once it runs (never `kill -9 0`)."""
 
@@ -240,25 +251,34 @@ def test_the_operators_unit_starts_when_a_unit_dies_not_when_it_is_restarted(
     completes."""
     before = alerts(host)
     host.check_output("systemctl restart flower-superlink")
+    # Settled first: a kill while the SuperExec still starts fails that start
+    # too (its ExecStartPre asks the dead container), a second, true alert.
+    executor_rejoined(host, "flower-superlink")
     flwr.wait_run_ids()
     assert alerts(host) == before, "a requested restart is not a failure"
     kill_main_process(host, "flower-superlink")
-    wait_for(lambda: alerts(host)[len(before) :] == ["flower-superlink.service"] or None, 60, "the alert unit to run")
+    wait_for(
+        lambda: alerts(host)[len(before) :] == ["flower-superlink.service"] or None,
+        60,
+        "the alert unit to run",
+        explain=lambda: alert_journal(host, "flower-superlink"),
+    )
     # Restarted by systemd, the SuperLink's SuperExec follows it into the new
     # container (it stayed in the dead one's namespace before).
     executor_rejoined(host, "flower-superlink")
     flwr.wait_run_ids()
     for name, node in nodes.items():
         seen = alerts(node)
-        # Its SuperExec, stopped by the restart, ends with 137: still asked for.
+        # Its SuperExec, stopped by the restart, ends non-zero: still asked for.
         node.check_output("systemctl restart flower-supernode")
-        time.sleep(5)
+        executor_rejoined(node, "flower-supernode")
         assert alerts(node) == seen, f"a requested restart on {name} is not a failure"
         kill_main_process(node, "flower-supernode")
         wait_for(
             lambda node=node, seen=seen: alerts(node)[len(seen) :] == ["flower-supernode.service"] or None,
             60,
             f"the alert unit to run on {name}",
+            explain=lambda node=node: alert_journal(node, "flower-supernode"),
         )
         executor_rejoined(node, "flower-supernode")
     wait_online(flwr, len(NODES), 180)
@@ -530,7 +550,7 @@ def test_decommissioned_node_is_gone_and_its_old_key_refused(
     # The image the node pulled by digest (decommissioning leaves images alone).
     image = f"{REGISTRY}/flwr/supernode@{pulled_digest()}"
     node.check_output(
-        "docker run -d --name revoked --pull never --add-host flower-fed-superlink:%s "
+        "docker run -d --init --name revoked --pull never --add-host flower-fed-superlink:%s "
         "--volume /root/old:/app/old:ro %s --superlink flower-fed-superlink:9092 "
         "--root-certificates /app/old/ca.crt --auth-supernode-private-key /app/old/supernode",
         ip,
@@ -548,7 +568,7 @@ def test_decommissioned_node_is_gone_and_its_old_key_refused(
 def start_by_hand(node: Any, name: str, keys: str, superlink_ip: str) -> None:
     """A SuperNode started outside the role with the key pair in KEYS (a directory on NODE)."""
     node.check_output(
-        "docker run -d --name %s --pull never --add-host flower-fed-superlink:%s "
+        "docker run -d --init --name %s --pull never --add-host flower-fed-superlink:%s "
         "--volume %s:/app/keys:ro %s --superlink flower-fed-superlink:9092 "
         "--root-certificates /app/keys/ca.crt --auth-supernode-private-key /app/keys/supernode",
         name,
