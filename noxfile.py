@@ -329,5 +329,32 @@ def bench(session: nox.Session) -> None:
     session.run(tool("python"), "tests/bench.py", *session.posargs, env=env, external=True)
 
 
+# matplotlib and everything it pulls in, pinned (pip freeze in a fresh venv).
+DASHBOARD_PINS = [
+    "contourpy==1.3.3",
+    "cycler==0.12.1",
+    "fonttools==4.69.1",
+    "kiwisolver==1.5.1",
+    "matplotlib==3.9.2",
+    "numpy==2.1.2",
+    "packaging==26.4",
+    "pillow==11.0.0",
+    "pyparsing==3.3.3",
+    "python-dateutil==4.0.0",
+    "tzdata==2026.6",
+]
+
+
+@nox.session(venv_backend="venv")
+def dashboard(session: nox.Session) -> None:
+    """Draw docs/images/dashboard.png from a real Prometheus: -- URL [MINUTES].
+
+    Its own venv: matplotlib is for this picture only, not the toolchain."""
+    if not session.posargs:
+        session.error("usage: nox -s dashboard -- http://PROMETHEUS:9090 [MINUTES]")
+    session.install(*DASHBOARD_PINS)
+    session.run("python", "tests/dashboard_picture.py", *session.posargs)
+
+
 def _docker(*args: str) -> str:
     return subprocess.run(["docker", *args], check=True, capture_output=True, text=True).stdout.strip()

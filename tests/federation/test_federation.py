@@ -171,6 +171,12 @@ def test_supernode_metrics_say_up_and_connected_and_count_failed_clientapps(
         for unit in ("flower-supernode", "flower-supernode-superexec"):
             assert value(samples, "flower_supernode_unit_active", unit=f"{unit}.service") == 1, (name, unit)
         before[name] = value(samples, "flower_supernode_clientapp_failures_total")
+        # Prometheus on the SuperLink host scrapes each node's node_exporter.
+        wait_for(
+            lambda name=name: scraped(host, f'flower_supernode_connected{{instance="{name}:9100"}}') == 1 or None,
+            60,
+            f"Prometheus to scrape {name}'s SuperNode as connected",
+        )
     run_id = int(
         flwr.call("run", "--run-config", f"min-nodes={len(NODES)}", "--run-config", "fail-clientapp=true")["run-id"]
     )
