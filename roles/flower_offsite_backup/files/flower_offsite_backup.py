@@ -412,9 +412,11 @@ def cmd_backup(config: dict) -> dict:
         )
     state["offsite"].update(good, last_attempt_success=1)
     save_state(config, state)
+    # One listing of this host's snapshots serves both the look for another machine and retention.
+    listing = host_snapshots(config, snapshot) if previous is not None or not config.get("append_only") else []
     if previous is not None:
         # This machine backed up before: any other machine writing as this host since is alive.
-        others = writing_beside(config, mine, int(previous) * 10**9)
+        others = writing_beside(config, mine, int(previous) * 10**9, listing)
         state["other_machine"] = {"other_machine_writing": 1 if others else 0}
         save_state(config, state)
         if others:
@@ -431,31 +433,34 @@ def cmd_backup(config: dict) -> dict:
         # The server refuses deletions; the maintenance play applies the policy.
         return {"backup": str(db), "runs": result["runs"], "size": result["size"], "snapshot": snapshot}
     try:
-        retention(config)
+        retention(config, listing)
     except Refused as err:
         raise Refused(f"backup {snapshot[:8]} stored, but the repository's retention failed: {err}") from None
     return {"backup": str(db), "runs": result["runs"], "size": result["size"], "snapshot": snapshot}
 
 
-def writing_beside(config: dict, mine: str, since_ns: int) -> list[dict]:
-    """other_machines() of this host's and SuperLink's snapshots in the repository."""
-    tags = f"{TAG},{SUPERLINK_TAG}{superlink_name(config)}"
-    listed = restic(config, "snapshots", "--json", "--host", config["host"], "--tag", tags, timeout=600)
+def host_snapshots(config: dict, stored: str = "") -> list[dict]:
+    """Every snapshot of this host the role took (tag flower-superlink), checked (read_listing)."""
+    listed = restic(config, "snapshots", "--json", "--host", config["host"], "--tag", TAG, timeout=600)
     if listed.returncode != 0:
-        raise Refused(f"cannot list this host's snapshots to look for another machine: {restic_error(listed)}")
-    return other_machines(read_listing(listed.stdout), mine, since_ns)
+        done = f"backup {stored[:8]} stored, but " if stored else ""
+        raise Refused(f"{done}cannot list this host's snapshots: {restic_error(listed)}")
+    return read_listing(listed.stdout)
 
 
-def retention(config: dict) -> None:
+def writing_beside(config: dict, mine: str, since_ns: int, listing: list[dict]) -> list[dict]:
+    """other_machines() of this SuperLink's snapshots in LISTING (host_snapshots())."""
+    superlink = SUPERLINK_TAG + superlink_name(config)
+    return other_machines([s for s in listing if superlink in (s.get("tags") or [])], mine, since_ns)
+
+
+def retention(config: dict, listing: list[dict] | None = None) -> None:
     """The keep_* policy on this SuperLink's snapshots (forget_args), after it claims the ones it
     took before snapshots named their SuperLink (tags them superlink:NAME, which gives them new
     IDs): from then on they age out in a group of their own (they carry no machine tag, which
     snapshots taken since do), whose newest few the keep rules hold for good. Snapshots of this
     host that are nobody's by their paths (another backup directory) are left as they are."""
-    listed = restic(config, "snapshots", "--json", "--host", config["host"], "--tag", TAG, timeout=600)
-    if listed.returncode != 0:
-        raise Refused(restic_error(listed))
-    ids = unclaimed(config, json.loads(listed.stdout or "[]") or [])
+    ids = unclaimed(config, host_snapshots(config) if listing is None else listing)
     for start in range(0, len(ids), 100):
         tagged = restic(config, "tag", "--add", SUPERLINK_TAG + superlink_name(config), *ids[start : start + 100])
         if tagged.returncode != 0:
