@@ -27,6 +27,9 @@ from pathlib import Path
 import nox
 
 ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT / "tests"))
+from container_cpu import cpu_since, running_containers  # noqa: E402 - found through the line above
+
 TOOLCHAIN = ROOT / ".nox" / "toolchain"
 # Scenarios `nox -s molecule` runs, in the order that finished the pool
 # soonest for their last measured times in it (every order of the seven tried
@@ -205,7 +208,7 @@ def side_by_side(session: nox.Session, env: dict[str, str], scenarios: list[str]
             hosts[scenario] = re.findall(r"^  - name: (\S+)$", molecule_yml, re.MULTILINE)
             session.log(f"molecule test -s {scenario} started (log: {log.name})")
         time.sleep(5)
-        ids = _container_ids()
+        ids = running_containers()
         for scenario in running:
             _sample_hosts_cpu(hosts[scenario], ids, *hosts_cpu[scenario])
         for scenario, (proc, log, started) in list(running.items()):
@@ -234,29 +237,10 @@ def side_by_side(session: nox.Session, env: dict[str, str], scenarios: list[str]
         session.error(f"failed scenarios: {', '.join(failed)}")
 
 
-def _container_ids() -> dict[str, str]:
-    """ID by name of every running container: one `docker ps` per sample, for
-    every scenario in the pool."""
-    try:
-        listed = _docker("ps", "--no-trunc", "--format", "{{.Names}} {{.ID}}")
-    except subprocess.CalledProcessError:
-        return {}
-    return dict(line.split(" ", 1) for line in listed.splitlines() if " " in line)
-
-
 def _sample_hosts_cpu(names: list[str], ids: dict[str, str], used: dict[str, int], last: dict[str, int]) -> None:
-    """Add what the scenario's host containers used since the last sample (by
-    their cgroup; a restarted container's counter starts again)."""
-    for name in names:
-        if (cid := ids.get(name)) is None:
-            continue
-        try:
-            now = int(Path(f"/sys/fs/cgroup/cpuacct/docker/{cid}/cpuacct.usage").read_text())
-        except (OSError, ValueError):
-            continue
-        before = last.get(cid, now)
-        used[cid] = used.get(cid, 0) + (now - before if now >= before else now)
-        last[cid] = now
+    """Add what the scenario's host containers used since the last sample."""
+    for cid, ns in cpu_since((ids[name] for name in names if name in ids), last).items():
+        used[cid] = used.get(cid, 0) + ns
 
 
 def failure_summary(log: str, limit: int = 60) -> str:

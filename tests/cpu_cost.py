@@ -10,15 +10,14 @@ cgroup: systemd, the nested engine, Flower and every module) while it ran.
 from __future__ import annotations
 
 import resource
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from container_cpu import CGROUP, cpu_since, running_containers
 
-CGROUP = Path("/sys/fs/cgroup/cpuacct/docker")
 SHOWN = 20
 
 
@@ -33,32 +32,9 @@ def _hosts(inventory: str) -> dict[str, str]:
         path = Path(inventory)
         files = sorted(path.rglob("*")) if path.is_dir() else [path]
         text = "\n".join(f.read_text(errors="replace") for f in files if f.is_file())
-        listed = subprocess.run(
-            ["docker", "ps", "--no-trunc", "--format", "{{.ID}} {{.Names}}"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
+    except OSError:
         return {}
-    pairs = (line.split(" ", 1) for line in listed.splitlines() if " " in line)
-    return {name: cid for cid, name in pairs if name in text}
-
-
-def _hosts_cpu(ids: dict[str, str], last: dict[str, int]) -> float:
-    """CPU-seconds the hosts used since ``last`` (updated); a restarted host's
-    counter starts again from zero."""
-    used = 0
-    for cid in ids.values():
-        try:
-            now = int((CGROUP / cid / "cpuacct.usage").read_text())
-        except (OSError, ValueError):
-            continue
-        before = last.get(cid, now)
-        used += now - before if now >= before else now
-        last[cid] = now
-    return used / 1e9
+    return {name: cid for name, cid in running_containers().items() if name in text}
 
 
 class CpuCost:
@@ -72,10 +48,10 @@ class CpuCost:
     def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
         if not self.ids:
             self.ids = _hosts(self.inventory)
-        _hosts_cpu(self.ids, self.last)
+        cpu_since(self.ids.values(), self.last)
         own, started = _own_cpu(), time.monotonic()
         yield
-        hosts = _hosts_cpu(self.ids, self.last)
+        hosts = sum(cpu_since(self.ids.values(), self.last).values()) / 1e9
         self.costs.append((_own_cpu() - own, hosts, time.monotonic() - started, item.nodeid))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
