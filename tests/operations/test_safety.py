@@ -7,8 +7,10 @@ backups present). Every proof is the SuperLink's own data: the runs the real
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +174,56 @@ def test_two_playbooks_never_interleave(
     assert_ok(waited)
     assert stored_runs(host, backups(host)[-1]) == set(), "the waiting backup ran before the reset finished"
     assert not host.file(LOCK).exists
+
+
+KILLER = "flower-test-killer"
+
+
+@contextlib.contextmanager
+def superlink_killed_every_2_s(host: Any, deployment: Deployment) -> Iterator[None]:
+    """kill -9 of the SuperLink's main process every 2 s, from a transient unit on the host (at
+    most 5 minutes), until the block ends; then the SuperLink is left to come back."""
+    loop = (
+        "for i in $(seq 150); do "
+        f"p=$(docker inspect --format '{{{{.State.Pid}}}}' {deployment.container} 2>/dev/null); "
+        '[ "${p:-0}" -gt 1 ] && kill -9 "$p" && echo killed; sleep 2; done'
+    )
+    host.run("systemctl reset-failed %s.service", KILLER)
+    host.check_output("systemd-run --unit %s --collect sh -c %s", KILLER, loop)
+    try:
+        wait_for(
+            lambda: "killed" in host.run("journalctl -u %s.service -o cat", KILLER).stdout or None,
+            60,
+            "the first kill",
+        )
+        yield
+    finally:
+        host.run("systemctl stop %s.service", KILLER)
+
+
+def test_a_backup_while_the_superlink_is_killed_again_and_again_holds_every_run(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr
+) -> None:
+    """backup.yml reads the database on the host, not through Flower: with the SuperLink killed
+    every 2 s while it runs, it completes and its backup holds every run; systemd brings the
+    SuperLink back, listing every run."""
+    runs = flwr.run_ids()
+    assert runs, "the operations tests before this one left runs"
+    since = host.check_output("date '+%Y-%m-%d %H:%M:%S'")
+    with superlink_killed_every_2_s(host, deployment):
+        result = run_playbook(request, host, "backup.yml")
+    # Counted where systemd saw the SuperLink die, not by the kill loop (a dead container's PID
+    # may be killed again before the engine has reaped it).
+    died = "journalctl -u %s --since %s -o cat | grep -c 'status=137' || true"
+    kills = host.check_output(died, deployment.service, since)
+    assert int(kills) >= 2, f"the SuperLink died {kills} times while the backup ran"
+    assert_ok(result)
+    taken = backups(host)[-1]
+    assert "manual" in taken
+    assert {as_stored(r) for r in runs} <= stored_runs(host, taken)
+    assert int(manifest(host, taken)["runs"]) >= len(runs)
+    wait_for(lambda: host.service(deployment.service).is_running or None, 120, "the SuperLink to run again")
+    assert flwr.wait_run_ids() >= runs
 
 
 MODULE_PLAY = """
