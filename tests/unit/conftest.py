@@ -10,6 +10,7 @@ import copy
 import functools
 import importlib.util
 import shutil
+import sqlite3
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -80,3 +81,18 @@ def load_module(name: str, path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def break_index(database: Path, index: str) -> int:
+    """Zero the page type byte of INDEX's root page in DATABASE, as a torn or
+    zeroed write would leave it; the page's number."""
+    db = sqlite3.connect(database)
+    try:
+        page = int(db.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (index,)).fetchone()[0])
+        size = int(db.execute("PRAGMA page_size").fetchone()[0])
+    finally:
+        db.close()
+    with database.open("r+b") as handle:
+        handle.seek((page - 1) * size)
+        handle.write(b"\x00")
+    return page

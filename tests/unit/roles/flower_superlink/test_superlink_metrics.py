@@ -25,7 +25,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from conftest import ROOT, install, load_module
+from conftest import ROOT, break_index, install, load_module
 
 FILES = [
     ROOT / "roles/flower_superlink/files/superlink_metrics.py",
@@ -347,17 +347,8 @@ def test_a_collection_writes_every_metric_from_flowers_data(installed: Path, tmp
 
 
 def damaged(path: Path) -> Path:
-    """A database whose counts read fine but whose index of the node table is
-    broken (its root page's type byte zeroed)."""
-    db = sqlite3.connect(path)
-    try:
-        page = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_node_1'").fetchone()[0]
-        size = db.execute("PRAGMA page_size").fetchone()[0]
-    finally:
-        db.close()
-    with path.open("r+b") as handle:
-        handle.seek((page - 1) * size)
-        handle.write(b"\x00")
+    """A database whose counts read fine but whose index of the node table is broken."""
+    break_index(path, "sqlite_autoindex_node_1")
     return path
 
 

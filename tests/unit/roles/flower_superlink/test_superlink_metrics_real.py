@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import ROOT, install, load_module
+from conftest import ROOT, break_index, install, load_module
 
 DATA = ROOT / "tests/unit/data"
 RELEASES = ["1.19.0", "1.25.0", "1.42.0"]
@@ -33,14 +33,19 @@ def collector(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     return load_module("superlink_metrics_real", lib / "superlink_metrics.py")
 
 
+def copy_of(release: str, tmp_path: Path) -> Path:
+    """A copy of RELEASE's database (SQLite may add -wal/-shm files beside a WAL database it reads)."""
+    database = tmp_path / "state.db"
+    shutil.copy(DATA / f"linkstate-{release}.db", database)
+    return database
+
+
 @pytest.mark.parametrize("release", RELEASES)
 def test_runs_and_supernodes_are_counted_as_flower_reported_them(
     collector: ModuleType, tmp_path: Path, release: str
 ) -> None:
     said = json.loads((DATA / f"linkstate-{release}.json").read_text())
-    # A copy: SQLite may add -wal/-shm files beside a WAL database it reads.
-    database = tmp_path / "state.db"
-    shutil.copy(DATA / f"linkstate-{release}.db", database)
+    database = copy_of(release, tmp_path)
     found = collector.read_database(str(database), now=said["generated_at_timestamp"])
     assert found["runs"] == said["runs"]["counts"]
     flower = said["nodes"]["counts"]
@@ -52,8 +57,7 @@ def test_later_a_lapsed_heartbeat_counts_as_offline(collector: ModuleType, tmp_p
     """An hour later no heartbeat is valid: every node Flower had online is
     offline, before Flower itself rewrites its status."""
     said = json.loads((DATA / f"linkstate-{release}.json").read_text())
-    database = tmp_path / "state.db"
-    shutil.copy(DATA / f"linkstate-{release}.db", database)
+    database = copy_of(release, tmp_path)
     found = collector.read_database(str(database), now=said["generated_at_timestamp"] + 3600)
     flower = said["nodes"]["counts"]
     assert found["nodes"] == {
@@ -68,26 +72,13 @@ def test_later_a_lapsed_heartbeat_counts_as_offline(collector: ModuleType, tmp_p
 
 def damage_an_index_no_count_reads(database: Path) -> int:
     """Break the root page of the message_ins table's index (every release
-    has it; the collector's counts read only the run, task and node tables):
-    its page type byte becomes 0, as a torn or zeroed write would leave it."""
-    db = sqlite3.connect(database)
-    try:
-        page = db.execute(
-            "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_message_ins_1'"
-        ).fetchone()[0]
-        size = db.execute("PRAGMA page_size").fetchone()[0]
-    finally:
-        db.close()
-    with database.open("r+b") as handle:
-        handle.seek((page - 1) * size)
-        handle.write(b"\x00")
-    return int(page)
+    has it; the collector's counts read only the run, task and node tables)."""
+    return break_index(database, "sqlite_autoindex_message_ins_1")
 
 
 @pytest.mark.parametrize("release", RELEASES)
 def test_quick_check_finds_flowers_own_database_sound(collector: ModuleType, tmp_path: Path, release: str) -> None:
-    database = tmp_path / "state.db"
-    shutil.copy(DATA / f"linkstate-{release}.db", database)
+    database = copy_of(release, tmp_path)
     assert collector.check_database(str(database)) == "ok"
 
 
@@ -96,8 +87,7 @@ def test_quick_check_finds_damage_that_every_count_reads_past(
     collector: ModuleType, tmp_path: Path, release: str
 ) -> None:
     said = json.loads((DATA / f"linkstate-{release}.json").read_text())
-    database = tmp_path / "state.db"
-    shutil.copy(DATA / f"linkstate-{release}.db", database)
+    database = copy_of(release, tmp_path)
     page = damage_an_index_no_count_reads(database)
     # The counts still read as Flower said: only the check sees the damage.
     assert collector.read_database(str(database), now=said["generated_at_timestamp"])["runs"] == said["runs"]["counts"]
