@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,7 @@ from conftest import (
     target_name,
     wait_for,
 )
-from test_operations import BACKUP_DIR, backups, manifest
+from test_operations import BACKUP_DIR, UPGRADE_ARCHIVE, UPGRADE_VERSION, backups, manifest
 
 LOCK = "/run/lock/flower-superlink.ansible-lock"
 UNIT = "/etc/systemd/system/flower-superlink.service"
@@ -226,6 +228,124 @@ def test_a_backup_while_the_superlink_is_killed_again_and_again_holds_every_run(
     assert int(manifest(host, taken)["runs"]) >= len(runs)
     wait_for(lambda: host.service(deployment.service).is_running or None, 120, "the SuperLink to run again")
     assert flwr.wait_run_ids() >= runs
+
+
+UPGRADE = (f"flower_superlink_version={UPGRADE_VERSION}", f"flower_superlink_image_archive={UPGRADE_ARCHIVE}")
+
+
+def runs_image(host: Any, deployment: Deployment, version: str) -> bool:
+    """Whether the SuperLink's container (running or starting) is VERSION's."""
+    found = host.run("docker inspect --format '{{.Config.Image}}' %s", deployment.container).stdout
+    return found.strip() == f"flwr/superlink:{version}"
+
+
+def play_interrupted(
+    request: pytest.FixtureRequest,
+    host: Any,
+    playbook: str,
+    extra_vars: tuple[str, ...],
+    when: Callable[[], bool],
+    what: str,
+    interrupt: Callable[[subprocess.Popen[str]], None],
+) -> subprocess.CompletedProcess[str]:
+    """PLAYBOOK started as an operator would, and INTERRUPT called the moment WHEN holds."""
+    cmd, env = playbook_command(request, host, playbook, *extra_vars)
+    play = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        wait_for(when, 300, what, interval=0.1)
+        assert play.poll() is None, f"{playbook} finished before {what}"
+        interrupt(play)
+    finally:
+        out = play.communicate(timeout=600)[0]
+    return subprocess.CompletedProcess(cmd, play.returncode, out, "")
+
+
+def test_an_upgrade_and_its_rollback_survive_the_engine_killed_as_each_new_superlink_starts(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr
+) -> None:
+    """dockerd SIGKILLed the moment the switch has started the new release's container (the
+    SuperLink dies with it): the engine and the unit come back, the play's health gate waits for
+    them, and the upgrade and then the rollback each succeed with every run."""
+    flwr.submit_run()
+    runs = flwr.run_ids()
+
+    def kill_engine(_: subprocess.Popen[str]) -> None:
+        host.run_test("systemctl kill --kill-whom=main --signal=KILL docker.service")
+
+    since = host.check_output("date '+%Y-%m-%d %H:%M:%S'")
+    upgrade = play_interrupted(
+        request,
+        host,
+        "deploy.yml",
+        UPGRADE,
+        lambda: runs_image(host, deployment, UPGRADE_VERSION),
+        "the upgrade to start its new SuperLink",
+        kill_engine,
+    )
+    assert_ok(upgrade)
+    assert record(host)["current"]["version"] == UPGRADE_VERSION
+    assert flwr.wait_run_ids() == runs
+
+    rollback = play_interrupted(
+        request,
+        host,
+        "rollback.yml",
+        (),
+        lambda: runs_image(host, deployment, "1.19.0"),
+        "the rollback to start the old SuperLink",
+        kill_engine,
+    )
+    assert_ok(rollback)
+    died = "journalctl -u docker.service --since %s -o cat | grep -c 'status=9/KILL' || true"
+    assert int(host.check_output(died, since)) == 2, "the engine was not killed once in each play"
+    assert record(host)["current"]["version"] == "1.19.0"
+    assert running_image(host, deployment) == "flwr/superlink:1.19.0"
+    assert flwr.wait_run_ids() == runs
+
+
+def test_an_upgrade_and_its_rollback_killed_mid_switch_finish_on_the_command_the_lock_names(
+    request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr
+) -> None:
+    """The controller's play killed mid-switch (the SuperLink stopped, for the upgrade its backup
+    taken and the new release recorded): the SuperLink stays down, the next play names the one
+    command to run, and that command finishes the switch with every run."""
+    flwr.submit_run()
+    runs = flwr.run_ids()
+
+    def kill_play(play: subprocess.Popen[str]) -> None:
+        os.killpg(play.pid, signal.SIGKILL)
+
+    play_interrupted(
+        request,
+        host,
+        "deploy.yml",
+        UPGRADE,
+        lambda: record(host)["current"]["version"] == UPGRADE_VERSION,
+        "the upgrade to record the new release",
+        kill_play,
+    )
+    assert not host.service(deployment.service).is_running, "the upgrade was killed after it started the SuperLink"
+    assert {as_stored(r) for r in runs} <= stored_runs(host, record(host)["previous"]["backup"])
+    refused = run_playbook(request, host, "deploy.yml", *UPGRADE, "flower_superlink_lock_wait=0")
+    assert refused.returncode != 0
+    assert "-e flower_superlink_lock_break=true" in refused.stdout
+    assert_ok(run_playbook(request, host, "deploy.yml", *UPGRADE, "flower_superlink_lock_break=true"))
+    assert running_image(host, deployment) == f"flwr/superlink:{UPGRADE_VERSION}"
+    assert flwr.wait_run_ids() == runs
+
+    play_interrupted(
+        request,
+        host,
+        "rollback.yml",
+        (),
+        lambda: not host.service(deployment.service).is_running,
+        "the rollback to stop the SuperLink",
+        kill_play,
+    )
+    assert record(host)["current"]["version"] == UPGRADE_VERSION, "the rollback was killed after it finished"
+    assert_ok(run_playbook(request, host, "rollback.yml", "flower_superlink_lock_break=true"))
+    assert running_image(host, deployment) == "flwr/superlink:1.19.0"
+    assert flwr.wait_run_ids() == runs
 
 
 MODULE_PLAY = """
