@@ -28,6 +28,8 @@ CASES: list[tuple[str, str, Extra, str]] = [
     ("bool-word", "deploy.yml", "flower_superlink_tls_generate=maybe", "flower_superlink_tls_generate"),
     ("bool-number", "backup.yml", "flower_superlink_backup_fetch=2", "flower_superlink_backup_fetch"),
     ("bool-confirm-sentence", "reset.yml", {"flower_superlink_reset_confirm": "yes please"}, "reset_confirm"),
+    ("bool-undo-sentence", "rollback.yml", {"flower_superlink_rollback_undo": "yes, go forward"}, "rollback_undo"),
+    ("typo-in-undo", "rollback.yml", "flower_superlink_rollback_undu=1", "did you mean flower_superlink_rollback_undo"),
     # --- values that would reach the unit file or a docker argument ---------
     ("name-adds-flag", "deploy.yml", {"flower_superlink_container_name": "fl --privileged"}, "container_name"),
     ("name-trailing-newline", "deploy.yml", {"flower_superlink_service_name": "flower-superlink\n"}, "service_name"),

@@ -308,7 +308,8 @@ def test_an_upgrade_and_its_rollback_killed_mid_switch_finish_on_the_command_the
 ) -> None:
     """The controller's play killed mid-switch (the SuperLink stopped, for the upgrade its backup
     taken and the new release recorded): the SuperLink stays down, the next play names the one
-    command to run, and that command finishes the switch with every run."""
+    command to run, and that command finishes the switch with every run. Once the rollback has
+    finished, the same command again is refused rather than going forward."""
     flwr.submit_run()
     runs = flwr.run_ids()
 
@@ -346,6 +347,15 @@ def test_an_upgrade_and_its_rollback_killed_mid_switch_finish_on_the_command_the
     assert_ok(run_playbook(request, host, "rollback.yml", "flower_superlink_lock_break=true"))
     assert running_image(host, deployment) == "flwr/superlink:1.19.0"
     assert flwr.wait_run_ids() == runs
+
+    # Had the kill come after the rollback's record, it would have finished: run once more, the
+    # same command would go forward again to 1.20.0. Refused, with the way to check instead.
+    before = (record(host), backups(host))
+    again = run_playbook(request, host, "rollback.yml")
+    assert again.returncode != 0
+    assert "The last change on" in again.stdout and "flower_superlink_rollback_undo=true" in again.stdout
+    assert (record(host), backups(host)) == before, "the refused rollback changed the record or took a backup"
+    assert running_image(host, deployment) == "flwr/superlink:1.19.0"
 
 
 MODULE_PLAY = """
