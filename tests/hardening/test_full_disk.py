@@ -59,8 +59,7 @@ def small_state(host: Any, deployment: Deployment, flwr: Flwr) -> Iterator[str]:
 def test_a_full_state_filesystem_damages_nothing_and_runs_resume_once_freed(
     request: pytest.FixtureRequest, host: Any, deployment: Deployment, flwr: Flwr, small_state: str
 ) -> None:
-    runs = flwr.run_ids() | {flwr.submit_run()}
-    flwr.stop_running()
+    runs = flwr.run_ids() | {started_then_stopped(flwr, flwr.submit_run())}
     # Every byte taken (dd stops at ENOSPC).
     host.run("dd if=/dev/zero of=%s/filler bs=64k", small_state)
     assert host.check_output("df --output=avail -B1 %s | tail -1", small_state).strip() == "0"
@@ -84,8 +83,8 @@ def test_a_full_state_filesystem_damages_nothing_and_runs_resume_once_freed(
     host.run_test("rm -f %s/filler", small_state)
     # The SuperLink, restarted by systemd or never down, takes runs again.
     new = wait_for(lambda: submitted(flwr), 120, "the SuperLink to take a run on the freed filesystem", interval=3)
+    started_then_stopped(flwr, new)
     assert flwr.wait_run_ids() == runs | {new}
-    flwr.stop_running()
     assert sqlite_query(host, deployment.database, "PRAGMA integrity_check") == [["ok"]]
 
 
@@ -94,3 +93,17 @@ def submitted(flwr: Flwr) -> int | None:
         return flwr.submit_run()
     except AssertionError:
         return None
+
+
+def started_then_stopped(flwr: Flwr, run: int) -> int:
+    """RUN stopped once its ServerApp has taken it: its heartbeats would write to the full
+    filesystem, and on Flower 1.19 a run stopped while still pending makes every later
+    ServerApp start fail (the runs of the tests after this one)."""
+
+    def status() -> str | None:
+        found = {int(r["run-id"]): r["status"] for r in flwr.runs()}[run]
+        return found if found not in {"pending", "starting"} else None
+
+    wait_for(status, 120, f"run {run} to leave 'pending'", interval=2)
+    flwr.stop_running()
+    return run
