@@ -2,14 +2,16 @@
 (roles/docker_engine/files/clear_interrupted_starts.py), run before every
 start of docker.service.
 
-Which processes it takes, one row per case, on a /proc tree written by the
-test (what the kernel shows for each cgroup driver and version), and a real
+Which processes it takes, one row per case, on a /proc tree and a runc
+state directory written by the test (what the kernel shows for each cgroup
+driver and version, what runc keeps for a created container), and a real
 process killed through it. On a host, tests/deploy/test_persistence.py
 leaves a real runc init behind and kills the engine.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -53,7 +55,19 @@ ROWS = [
     ("docker-prefix-in-a-name", RUNC_INIT, f"0::/mydocker/{ID}\n", False),
     ("docker-service-itself", RUNC_INIT, "0::/system.slice/docker.service\n", False),
     ("no-cgroup", RUNC_INIT, "", False),
+    # Below a container's cgroup: another engine's or runtime's, inside a container.
+    ("kind-pod-inside-a-container", RUNC_INIT, f"0::/system.slice/docker-{ID}.scope/kubelet.slice/pod1\n", False),
+    ("service-of-a-host-in-a-container", RUNC_INIT, f"0::/docker/{ID}/system.slice/containerd.service\n", False),
 ]
+
+
+def runc_root(tmp_path: Path, inits: dict[str, object], name: str = "runc") -> Path:
+    """A runc root as runc keeps it: <container>/state.json naming the container's init process."""
+    root = tmp_path / name
+    for container, pid in inits.items():
+        (root / container).mkdir(parents=True)
+        (root / container / "state.json").write_text(json.dumps({"id": container, "init_process_pid": pid}))
+    return root
 
 
 def proc_tree(tmp_path: Path, processes: dict[str, tuple[bytes, str | None]]) -> Path:
@@ -70,8 +84,38 @@ def proc_tree(tmp_path: Path, processes: dict[str, tuple[bytes, str | None]]) ->
 
 @pytest.mark.parametrize(("cmdline", "cgroup", "taken"), [r[1:] for r in ROWS], ids=[r[0] for r in ROWS])
 def test_which_processes_are_interrupted_starts(tmp_path: Path, cmdline: bytes, cgroup: str, taken: bool) -> None:
+    """Each row with runc's state naming the process as the init of every container the row names."""
     proc = proc_tree(tmp_path, {"4242": (cmdline, cgroup)})
-    assert cleaner.interrupted_starts(str(proc)) == ([(4242, ID)] if taken else [])
+    root = runc_root(tmp_path, {ID: 4242, ID.upper(): 4242, "a" * 64: 4242, "b" * 64: 4242})
+    assert cleaner.interrupted_starts(str(proc), (str(root),)) == ([(4242, ID)] if taken else [])
+
+
+STATES = [
+    # (id, state.json's init_process_pid per root, taken)
+    ("state-names-it", [4242], True),
+    ("state-in-the-second-root", [None, 4242], True),
+    ("no-state-for-this-engine", [], False),  # rootless, or an engine inside a container
+    ("state-names-another-process", [4243], False),
+    ("state-garbled", ["x"], False),
+    ("state-without-the-pid", [{}], False),
+]
+
+
+@pytest.mark.parametrize(("pids", "taken"), [r[1:] for r in STATES], ids=[r[0] for r in STATES])
+def test_only_what_this_engines_runc_state_names_is_taken(tmp_path: Path, pids: list[object], taken: bool) -> None:
+    proc = proc_tree(tmp_path, {"4242": (RUNC_INIT, f"0::/docker/{ID}\n")})
+    roots = []
+    for number, pid in enumerate(pids):
+        root = tmp_path / f"root{number}"
+        root.mkdir()
+        if pid is None:
+            continue
+        (root / ID).mkdir()
+        state = {"init_process_pid": pid} if not isinstance(pid, dict) else pid
+        (root / ID / "state.json").write_text(json.dumps(state))
+        roots.append(str(root))
+    roots += [str(tmp_path / "root-missing")]
+    assert cleaner.interrupted_starts(str(proc), tuple(roots)) == ([(4242, ID)] if taken else [])
 
 
 def test_the_scan_skips_what_is_not_a_process_and_what_vanished(tmp_path: Path) -> None:
@@ -85,7 +129,8 @@ def test_the_scan_skips_what_is_not_a_process_and_what_vanished(tmp_path: Path) 
         },
     )
     (proc / "19").mkdir()  # exited before its cmdline was read
-    assert cleaner.interrupted_starts(str(proc)) == [(9, "b" * 64), (18, ID)]
+    root = runc_root(tmp_path, {ID: 18, "b" * 64: 9})
+    assert cleaner.interrupted_starts(str(proc), (str(root),)) == [(9, "b" * 64), (18, ID)]
 
 
 @pytest.fixture
@@ -107,7 +152,7 @@ def test_main_kills_each_interrupted_start_and_says_so(
 ) -> None:
     pid = runc_init_lookalike.pid
     proc = proc_tree(tmp_path, {str(pid): (RUNC_INIT, f"0::/docker/{ID}\n")})
-    assert cleaner.main(str(proc)) == 0
+    assert cleaner.main(str(proc), (str(runc_root(tmp_path, {ID: pid})),)) == 0
     assert runc_init_lookalike.wait(timeout=10) == -9
     assert f"killed runc init {pid} of container {ID[:12]}" in capsys.readouterr().err
 
@@ -115,8 +160,9 @@ def test_main_kills_each_interrupted_start_and_says_so(
 def test_main_leaves_a_runc_init_outside_docker_running(
     tmp_path: Path, runc_init_lookalike: subprocess.Popen[bytes]
 ) -> None:
-    proc = proc_tree(tmp_path, {str(runc_init_lookalike.pid): (RUNC_INIT, "0::/user.slice/session-1.scope\n")})
-    assert cleaner.main(str(proc)) == 0
+    pid = runc_init_lookalike.pid
+    proc = proc_tree(tmp_path, {str(pid): (RUNC_INIT, "0::/user.slice/session-1.scope\n")})
+    assert cleaner.main(str(proc), (str(runc_root(tmp_path, {ID: pid})),)) == 0
     with pytest.raises(subprocess.TimeoutExpired):
         runc_init_lookalike.wait(timeout=0.5)
 
@@ -126,5 +172,27 @@ def test_main_exits_0_when_a_kill_fails(tmp_path: Path, capsys: pytest.CaptureFi
     # A pid above the kernel's limit: no process has it, nor can one be given it meanwhile.
     gone = int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
     proc = proc_tree(tmp_path, {str(gone): (RUNC_INIT, f"0::/docker/{ID}\n")})
-    assert cleaner.main(str(proc)) == 0
+    root = runc_root(tmp_path, {ID: gone})
+    # What the cleaner reads just before its kill is the test's tree, which still says runc init.
+    assert cleaner.main(str(proc), (str(root),)) == 0
     assert f"could not kill runc init {gone}" in capsys.readouterr().err
+
+
+def test_main_spares_a_process_that_became_the_containers_own(
+    tmp_path: Path, runc_init_lookalike: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the scan and the kill runc init may exec the container's process: looked at again, spared."""
+    pid = runc_init_lookalike.pid
+    proc = proc_tree(tmp_path, {str(pid): (RUNC_INIT, f"0::/docker/{ID}\n")})
+    root = runc_root(tmp_path, {ID: pid})
+    scan = cleaner.interrupted_starts
+
+    def scan_then_exec(*args: object) -> list[tuple[int, str]]:
+        found = scan(*args)
+        (proc / str(pid) / "cmdline").write_bytes(b"flower-superlink\0--insecure\0")
+        return found
+
+    monkeypatch.setattr(cleaner, "interrupted_starts", scan_then_exec)
+    assert cleaner.main(str(proc), (str(root),)) == 0
+    with pytest.raises(subprocess.TimeoutExpired):
+        runc_init_lookalike.wait(timeout=0.5)
